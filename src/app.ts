@@ -1,0 +1,144 @@
+// buildApp(options): the whole panel as a Fastify instance. Never listens (server.ts does).
+import { promises as fs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyCompress from '@fastify/compress';
+import { createSystem, type Runner, type System } from './system/index.js';
+import { HostStatusCache } from './system/sysinfo.js';
+import { ConfigFiles } from './system/files.js';
+import { RootPrefix } from './system/root.js';
+import i18nPlugin, { createI18n, isLanguage } from './core/i18n.js';
+import sessionPlugin from './core/session.js';
+import csrfPlugin from './core/csrf.js';
+import viewPlugin from './core/view.js';
+import authPlugin from './core/auth.js';
+import { AdminStore } from './core/admin-store.js';
+import { LoginThrottle } from './core/login-throttle.js';
+import { Jobs } from './core/jobs.js';
+import { Registry } from './registry/registry.js';
+import type { CloudyPlugin } from './registry/define-plugin.js';
+import { statusPages } from './pages/status.js';
+import { languagePages } from './pages/languages.js';
+import { systemPages } from './pages/system.js';
+import { jobPages } from './pages/jobs.js';
+import { saveSettings, type PanelConfig } from './config.js';
+import { plugins as defaultPlugins } from '../plugins/index.js';
+
+/** The repository (or installed package) root: views/, locales/, public/, plugins/ live here. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), fileURLToPath(import.meta.url).includes('/dist/') ? '../..' : '..');
+
+export interface BuildOptions {
+  config: PanelConfig;
+  /** Injected command runner (tests record argv); default: execa. */
+  runner?: Runner;
+  plugins?: readonly CloudyPlugin[];
+  logger?: FastifyServerOptions['logger'];
+  /** Start background refreshers (status, sysinfo). Off in unit tests for determinism. */
+  background?: boolean;
+  throttle?: LoginThrottle;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    system: System;
+    registry: Registry;
+    jobs: Jobs;
+    hostStatus: HostStatusCache;
+    panelConfig: PanelConfig;
+  }
+}
+
+async function loadSessionKey(configDir: string): Promise<Buffer> {
+  const file = path.join(configDir, 'session.key');
+  try {
+    const key = Buffer.from((await fs.readFile(file, 'utf8')).trim(), 'base64');
+    if (key.length === 32) return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const key = randomBytes(32);
+  await new ConfigFiles(new RootPrefix('/')).writeAtomic(file, key.toString('base64') + '\n', { mode: 0o600 }, false);
+  return key;
+}
+
+export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    trustProxy: false,
+    bodyLimit: 256 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  await fs.mkdir(config.configDir, { recursive: true, mode: 0o700 });
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const system = createSystem({ rootPrefix: config.rootPrefix, runner: options.runner });
+  const registry = new Registry(options.plugins ?? defaultPlugins, { system, dataDir: config.dataDir, log: app.log, projectRoot: PROJECT_ROOT });
+  const jobs = new Jobs(config.dataDir, app.log, (record) => { if (record.pluginId) void registry.refreshStatus(record.pluginId); });
+  await jobs.init();
+  const hostStatus = new HostStatusCache();
+  const admin = new AdminStore(config.configDir);
+  const { createdPassword } = await admin.init();
+  if (createdPassword) {
+    app.log.warn(`first start: local admin "admin" created with password ${createdPassword} (also in ${path.join(config.configDir, 'initial-admin-password')}, mode 0600); change it under System → Change password`);
+  }
+  const i18n = await createI18n(PROJECT_ROOT, registry.ids);
+
+  app.decorate('system', system);
+  app.decorate('registry', registry);
+  app.decorate('jobs', jobs);
+  app.decorate('hostStatus', hostStatus);
+  app.decorate('panelConfig', config);
+
+  await app.register(fastifyCompress, { threshold: 1024, encodings: ['br', 'gzip', 'deflate'], brotliOptions: { params: { 1: 4 } } as never });
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
+  await app.register(i18nPlugin, { i18n, defaultLanguage: isLanguage(config.settings.defaultLanguage) ? config.settings.defaultLanguage : 'en' });
+  await app.register(sessionPlugin, { key: await loadSessionKey(config.configDir) });
+  await app.register(viewPlugin, { projectRoot: PROJECT_ROOT, menus: () => registry.menus(), production: process.env.NODE_ENV !== 'development' });
+  await app.register(csrfPlugin);
+  await app.register(authPlugin, { admin, ldapSettings: () => config.settings.ldap, throttle: options.throttle });
+
+  await app.register(statusPages, { host: hostStatus, registry });
+  await app.register(languagePages);
+  await app.register(jobPages, { jobs });
+  await app.register(systemPages, {
+    saveLdap: async (ldap) => {
+      config.settings.ldap = ldap;
+      await saveSettings(config.configDir, config.settings);
+    },
+  });
+  await registry.mount(app, jobs);
+
+  app.setNotFoundHandler({ preHandler: undefined }, async (request, reply) =>
+    reply.page('views/pages/error.eta', { title: 'errors.notFoundTitle', message: request.t('errors.notFound'), status: 404 }, 404));
+  app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error, url: request.url }, 'request failed');
+    if (!request.t) return reply.code(status).send({ error: status === 500 ? 'internal error' : error.message });
+    return reply.page('views/pages/error.eta', {
+      title: status === 500 ? 'errors.internalTitle' : 'errors.badRequestTitle',
+      message: request.t(status === 500 ? 'errors.internal' : 'errors.badRequest'),
+      status,
+    }, status);
+  });
+
+  if (options.background ?? true) {
+    app.addHook('onReady', async () => {
+      hostStatus.start();
+      registry.startBackgroundRefresh();
+    });
+  } else {
+    app.addHook('onReady', async () => registry.refreshAll());
+  }
+  app.addHook('onClose', async () => {
+    hostStatus.stop();
+    registry.stop();
+    await jobs.idle();
+  });
+  return app;
+}

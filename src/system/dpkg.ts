@@ -1,0 +1,63 @@
+// Reads /var/lib/dpkg/status directly (cached by mtime): "is it installed?" never spawns a process.
+import { promises as fs } from 'node:fs';
+import type { RootPrefix } from './root.js';
+
+export interface PackageState {
+  name: string;
+  /** e.g. "install ok installed", "deinstall ok config-files" */
+  status: string;
+  version?: string;
+  installed: boolean;
+}
+
+export function parseDpkgStatus(text: string): Map<string, PackageState> {
+  const packages = new Map<string, PackageState>();
+  for (const stanza of text.split(/\n\s*\n/)) {
+    let name: string | undefined;
+    let status = '';
+    let version: string | undefined;
+    for (const line of stanza.split('\n')) {
+      if (line.startsWith('Package: ')) name = line.slice(9).trim();
+      else if (line.startsWith('Status: ')) status = line.slice(8).trim();
+      else if (line.startsWith('Version: ')) version = line.slice(9).trim();
+    }
+    if (!name) continue;
+    const installed = /\sinstalled$/.test(status) && status.startsWith('install ');
+    // Multi-arch packages appear once per architecture; keep the installed one.
+    const previous = packages.get(name);
+    if (!previous || (!previous.installed && installed)) packages.set(name, { name, status, version, installed });
+  }
+  return packages;
+}
+
+export class DpkgStatus {
+  private cache?: { mtimeMs: number; size: number; packages: Map<string, PackageState> };
+
+  constructor(private readonly root: RootPrefix) {}
+
+  private get file(): string {
+    return this.root.path('/var/lib/dpkg/status');
+  }
+
+  async all(): Promise<Map<string, PackageState>> {
+    let stat;
+    try {
+      stat = await fs.stat(this.file);
+    } catch {
+      return new Map();
+    }
+    if (!this.cache || this.cache.mtimeMs !== stat.mtimeMs || this.cache.size !== stat.size) {
+      const text = await fs.readFile(this.file, 'utf8');
+      this.cache = { mtimeMs: stat.mtimeMs, size: stat.size, packages: parseDpkgStatus(text) };
+    }
+    return this.cache.packages;
+  }
+
+  async get(name: string): Promise<PackageState | undefined> {
+    return (await this.all()).get(name);
+  }
+
+  async isInstalled(name: string): Promise<boolean> {
+    return (await this.get(name))?.installed ?? false;
+  }
+}
