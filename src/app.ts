@@ -49,6 +49,8 @@ declare module 'fastify' {
     jobs: Jobs;
     hostStatus: HostStatusCache;
     panelConfig: PanelConfig;
+    /** Every route, as registered (the CSRF test walks the POST ones). */
+    routeTable: { method: string; url: string; public: boolean }[];
   }
 }
 
@@ -73,12 +75,19 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     bodyLimit: 256 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  const routeTable: FastifyInstance['routeTable'] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routeTable.push({ method, url: route.url, public: Boolean((route.config as { public?: boolean } | undefined)?.public) });
+    }
+  });
   await fs.mkdir(config.configDir, { recursive: true, mode: 0o700 });
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
   const system = createSystem({ rootPrefix: config.rootPrefix, runner: options.runner });
   const registry = new Registry(options.plugins ?? defaultPlugins, { system, dataDir: config.dataDir, log: app.log, projectRoot: PROJECT_ROOT });
-  const jobs = new Jobs(config.dataDir, app.log, (record) => { if (record.pluginId) void registry.refreshStatus(record.pluginId); });
+  const jobs = new Jobs(config.dataDir, app.log, async (record) => { if (record.pluginId) await registry.refreshStatus(record.pluginId); });
   await jobs.init();
   const hostStatus = new HostStatusCache();
   const admin = new AdminStore(config.configDir);

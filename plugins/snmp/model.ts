@@ -20,8 +20,10 @@ export function defaultSettings(): SnmpSettings {
   };
 }
 
+export type SysNameProbe = (host: string, port: number, community: string, timeoutMs: number) => Promise<string | undefined>;
+
 export class SnmpModel implements PluginModel {
-  constructor(private readonly ctx: PluginContext) {}
+  constructor(private readonly ctx: PluginContext, private readonly probe: SysNameProbe = probeSysName) {}
 
   /** Current settings from the real snmpd.conf; fields it lacks come from the defaults. */
   async read(): Promise<{ settings: SnmpSettings; managed: boolean }> {
@@ -54,7 +56,7 @@ export class SnmpModel implements PluginModel {
   private async waitForAnswer(settings: SnmpSettings): Promise<string | undefined> {
     const host = settings.listenAddress === '0.0.0.0' ? '127.0.0.1' : settings.listenAddress;
     for (let attempt = 0; attempt < 10; attempt++) {
-      const answer = await probeSysName(host, settings.port, settings.community, 500);
+      const answer = await this.probe(host, settings.port, settings.community, 500);
       if (answer !== undefined) return answer;
     }
     return undefined;
@@ -75,7 +77,7 @@ export class SnmpModel implements PluginModel {
     const facts: Record<string, string> = { 'snmp:facts.listen': `${settings.listenAddress}:${settings.port}/udp` };
     if (running) {
       const host = settings.listenAddress === '0.0.0.0' ? '127.0.0.1' : settings.listenAddress;
-      const sysName = await probeSysName(host, settings.port, settings.community, 500);
+      const sysName = await this.probe(host, settings.port, settings.community, 500);
       facts['snmp:facts.answering'] = sysName ?? '—';
     }
     return { installed, running, version: pkg?.version, facts };

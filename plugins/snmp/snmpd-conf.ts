@@ -1,15 +1,9 @@
 // Pure: the settings schema, and snmpd.conf rendered from settings / parsed back. No I/O.
 import { z } from 'zod';
 import { managedHeader } from '../../src/system/files.js';
+import { isCidr, isIpv4, port } from '../../src/lib/fields.js';
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isCidr(value: string): boolean {
-  const [address, bits, ...rest] = value.split('/');
-  if (rest.length || !address || !IPV4.test(address)) return false;
-  if (bits === undefined) return true;
-  return /^\d{1,2}$/.test(bits) && Number(bits) <= 32;
-}
+export { isCidr };
 
 /** Free text that is safe on one snmpd.conf line: printable, no backslash or quote tricks. */
 const LineText = (key: string) => z.string().trim().max(200, 'validation.tooLong').regex(/^[^\\"\x00-\x1f\x7f]*$/, key);
@@ -18,8 +12,8 @@ export const SnmpSettingsSchema = z.object({
   community: z.string().trim()
     .regex(/^[A-Za-z0-9._~-]{8,32}$/, 'snmp:errors.community')
     .refine((c) => !['public', 'private'].includes(c.toLowerCase()), 'snmp:errors.communityGuessable'),
-  listenAddress: z.string().trim().refine((v) => IPV4.test(v), 'snmp:errors.listenAddress'),
-  port: z.coerce.number({ error: 'validation.number' }).int('validation.number').min(1, 'snmp:errors.port').max(65535, 'snmp:errors.port'),
+  listenAddress: z.string().trim().refine(isIpv4, 'snmp:errors.listenAddress'),
+  port: port('snmp:errors.port'),
   allowedNetwork: z.string().trim().refine(isCidr, 'snmp:errors.allowedNetwork'),
   sysLocation: LineText('snmp:errors.text').min(1, 'validation.required'),
   sysContact: LineText('snmp:errors.text').min(1, 'validation.required'),

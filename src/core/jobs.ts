@@ -57,7 +57,7 @@ export class Jobs {
   private pendingLog = new Map<string, string[]>();
   private flushTimer?: NodeJS.Timeout;
 
-  constructor(dataDir: string, private readonly log: FastifyBaseLogger, private readonly onFinished?: (record: JobRecord) => void) {
+  constructor(dataDir: string, private readonly log: FastifyBaseLogger, private readonly onFinished?: (record: JobRecord) => Promise<void>) {
     this.dir = path.join(dataDir, 'jobs');
     this.events.setMaxListeners(0);
   }
@@ -167,11 +167,20 @@ export class Jobs {
     }
   }
 
-  private async persist(record: JobRecord): Promise<void> {
+  private persisting = new Map<string, Promise<void>>();
+
+  /** Writes the record atomically; writes of one job are serialised so they never race. */
+  private persist(record: JobRecord): Promise<void> {
     const file = path.join(this.dir, `${record.id}.json`);
-    const temp = `${file}.tmp`;
-    await fs.writeFile(temp, JSON.stringify(record), { mode: 0o600 });
-    await fs.rename(temp, file);
+    const snapshot = JSON.stringify(record);
+    const previous = this.persisting.get(record.id) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const temp = `${file}.tmp`;
+      await fs.writeFile(temp, snapshot, { mode: 0o600 });
+      await fs.rename(temp, file);
+    }).catch((error) => this.log.warn({ err: error, job: record.id }, 'cannot save job record'));
+    this.persisting.set(record.id, next);
+    return next;
   }
 
   private async execute(record: JobRecord, request: JobRequest): Promise<void> {
@@ -204,10 +213,11 @@ export class Jobs {
       this.appendLog(record, `ERROR: ${record.error}`);
       this.log.warn({ job: record.id, title: record.title, err: error }, 'job failed');
     }
+    // Refresh the plugin's status before announcing the end, so the page the user returns to is current.
+    await this.onFinished?.(record).catch(() => undefined);
     record.finishedAt = Date.now();
     await this.flushLogs();
     await this.persist(record);
     this.emitState(record);
-    this.onFinished?.(record);
   }
 }
