@@ -25,6 +25,16 @@ export async function snmpController(app: FastifyInstance, ctx: ControllerContex
   app.post('/', async (request, reply) => {
     const form = parseForm(SnmpSettingsSchema, request.body, request.t);
     if (!form.ok) return render(reply, { values: echoValues(request.body), errors: form.errors }, 400);
+    const hostErrors = ctx.model.checkHostFacts(form.data);
+    if (Object.keys(hostErrors).length) {
+      const errors = Object.fromEntries(Object.entries(hostErrors).map(([field, key]) => [field, request.t(key)]));
+      return render(reply, { values: echoValues(request.body), errors }, 400);
+    }
+    const active = ctx.jobs.activeFor(ctx.manifest.id);
+    if (active) {
+      request.flash('warning', 'jobs.alreadyRunning');
+      return reply.redirect(`/jobs/${active.id}`, 303);
+    }
     if (!ctx.status()?.installed) {
       request.flash('warning', 'snmp:notInstalled');
       return reply.redirect('/snmp', 303);

@@ -37,9 +37,17 @@ export class SnmpModel implements PluginModel {
     };
   }
 
+  /** Form-level checks that need this host's facts (zod checks the shape). */
+  checkHostFacts(settings: SnmpSettings): Record<string, string> {
+    const local = new Set(['0.0.0.0', ...Object.values(os.networkInterfaces()).flat().map((a) => a?.address)]);
+    return local.has(settings.listenAddress) ? {} : { listenAddress: 'snmp:errors.notLocal' };
+  }
+
   /** Writes snmpd.conf and restarts snmpd; if it does not come back answering, the old file returns. */
   async apply(input: SnmpSettings, job?: JobContext): Promise<void> {
     const settings = SnmpSettingsSchema.parse(input);
+    const problems = Object.values(this.checkHostFacts(settings));
+    if (problems.length) throw new SystemError(`invalid settings: ${problems.join(', ')}`);
     job?.log(`writing ${SNMPD_CONF}`);
     await this.ctx.system.applyChange({
       files: [{ path: SNMPD_CONF, content: renderSnmpdConf(settings), mode: 0o600 }],
@@ -54,6 +62,7 @@ export class SnmpModel implements PluginModel {
   }
 
   private async waitForAnswer(settings: SnmpSettings): Promise<string | undefined> {
+    // Only ever probe this host: 127.0.0.1 for "all interfaces", else our own (checked) address.
     const host = settings.listenAddress === '0.0.0.0' ? '127.0.0.1' : settings.listenAddress;
     for (let attempt = 0; attempt < 10; attempt++) {
       const answer = await this.probe(host, settings.port, settings.community, 500);

@@ -40,7 +40,8 @@ export async function authenticateLdap(settings: LdapSettings, username: string,
   let lastError = 'no server tried';
   for (const url of settings.urls) {
     const tlsOptions = { rejectUnauthorized: settings.tlsVerify };
-    const client = new Client({ url, timeout: settings.timeoutMs, connectTimeout: settings.timeoutMs, tlsOptions });
+    // ldapts speaks TLS from the first byte whenever tlsOptions is set: only give it for ldaps://
+    const client = new Client({ url, timeout: settings.timeoutMs, connectTimeout: settings.timeoutMs, ...(url.startsWith('ldaps://') ? { tlsOptions } : {}) });
     try {
       if (settings.startTls && url.startsWith('ldap://')) await client.startTLS(tlsOptions);
       let dn: string;

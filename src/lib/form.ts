@@ -12,7 +12,7 @@ const I18N_KEY = /^[a-z][\w-]*:[\w.-]+$|^validation\.[\w.]+$/;
 export function translateIssues(issues: readonly z.core.$ZodIssue[], t: TFunction): FieldErrors {
   const errors: FieldErrors = {};
   for (const issue of issues) {
-    const field = issue.path.length ? issue.path.map(String).join('.') : '_form';
+    const field = issue.path.length ? String(issue.path[0]) : '_form';
     if (errors[field]) continue;
     if (I18N_KEY.test(issue.message)) {
       const params = issue as unknown as { minimum?: unknown; maximum?: unknown };
