@@ -26,6 +26,8 @@ export interface LoadedPlugin {
 }
 
 const STATUS_INTERVAL_MS = 20_000;
+export const LIFECYCLE_ACTIONS = ['install', 'remove', 'purge', 'start', 'stop', 'restart'] as const;
+export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
 const RemoveFormSchema = z.object({ purge: z.literal('on').optional() });
 
 export class Registry {
@@ -96,11 +98,44 @@ export class Registry {
     return menus;
   }
 
+  /** The shared lifecycle of every plugin: the web actions and the CLI both run this. */
+  async runLifecycle(id: string, action: LifecycleAction, job: JobContext): Promise<void> {
+    const loaded = this.plugins.get(id);
+    if (!loaded) throw new Error(`no plugin ${id}`);
+    const { context, model } = loaded;
+    const mainService = context.manifest.services[0]!.name;
+    switch (action) {
+      case 'install':
+        job.progress(1, 'apt-get install');
+        await context.system.install({
+          onProgress: (p) => job.progress(Math.min(p.percent, 95), p.message),
+          onLine: (line) => job.log(line),
+        });
+        job.progress(95, 'configure');
+        if (model.afterInstall) await model.afterInstall(job);
+        break;
+      case 'remove':
+      case 'purge':
+        if (model.beforeRemove) await model.beforeRemove(job);
+        else await context.system.control(mainService, 'stop').catch((e) => job.log(`stop: ${(e as Error).message}`));
+        await context.system.remove({
+          purge: action === 'purge',
+          onProgress: (p) => job.progress(p.percent, p.message),
+          onLine: (line) => job.log(line),
+        });
+        break;
+      default:
+        job.progress(10, `${action} ${mainService}`);
+        if (model.control) await model.control(action, job);
+        else await context.system.control(mainService, action);
+        job.log(`${action} ${mainService}: done`);
+    }
+  }
+
   /** Mounts every plugin: lifecycle actions + its own controller, encapsulated under /<id>. */
   async mount(app: FastifyInstance, jobs: Jobs): Promise<void> {
     for (const [id, loaded] of this.plugins) {
       const { plugin, context, model } = loaded;
-      const mainService = context.manifest.services[0]!.name;
       await app.register(async (scope) => {
         const enqueue = (
           request: import('fastify').FastifyRequest,
@@ -117,37 +152,17 @@ export class Registry {
           return reply.redirect(`/jobs/${record.id}`, 303);
         };
 
-        scope.post('/install', async (request, reply) => enqueue(request, reply, 'jobs.install', async (job) => {
-          job.progress(1, 'apt-get install');
-          await context.system.install({
-            onProgress: (p) => job.progress(Math.min(p.percent, 95), p.message),
-            onLine: (line) => job.log(line),
-          });
-          job.progress(95, 'configure');
-          if (model.afterInstall) await model.afterInstall(job);
-        }));
+        scope.post('/install', async (request, reply) =>
+          enqueue(request, reply, 'jobs.install', (job) => this.runLifecycle(id, 'install', job)));
 
         scope.post('/remove', async (request, reply) => {
           const form = RemoveFormSchema.safeParse(request.body ?? {});
           const purge = form.success && form.data.purge === 'on';
-          return enqueue(request, reply, purge ? 'jobs.purge' : 'jobs.remove', async (job) => {
-            if (model.beforeRemove) await model.beforeRemove(job);
-            else await context.system.control(mainService, 'stop').catch((e) => job.log(`stop: ${(e as Error).message}`));
-            await context.system.remove({
-              purge,
-              onProgress: (p) => job.progress(p.percent, p.message),
-              onLine: (line) => job.log(line),
-            });
-          });
+          return enqueue(request, reply, purge ? 'jobs.purge' : 'jobs.remove', (job) => this.runLifecycle(id, purge ? 'purge' : 'remove', job));
         });
 
         for (const verb of ['start', 'stop', 'restart'] as const) {
-          scope.post(`/${verb}`, async (request, reply) => enqueue(request, reply, `jobs.${verb}`, async (job) => {
-            job.progress(10, `${verb} ${mainService}`);
-            if (model.control) await model.control(verb, job);
-            else await context.system.control(mainService, verb);
-            job.log(`${verb} ${mainService}: done`);
-          }));
+          scope.post(`/${verb}`, async (request, reply) => enqueue(request, reply, `jobs.${verb}`, (job) => this.runLifecycle(id, verb, job)));
         }
 
         await plugin.controller(scope, {

@@ -122,7 +122,7 @@ describe('pieces', () => {
     const token = sealSession(key, { ...newSession(), user: { name: 'admin', source: 'local', generation: 0 } });
     expect(unsealSession(key, token)?.user?.name).toBe('admin');
     const bytes = Buffer.from(token, 'base64url');
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1]! ^= 1;
     expect(unsealSession(key, bytes.toString('base64url'))).toBeUndefined();
     expect(unsealSession(randomBytes(32), token)).toBeUndefined();
   });
