@@ -22,7 +22,8 @@ export function parseDpkgStatus(text: string): Map<string, PackageState> {
       else if (line.startsWith('Version: ')) version = line.slice(9).trim();
     }
     if (!name) continue;
-    const installed = /\sinstalled$/.test(status) && status.startsWith('install ');
+    // "<want> <flag> <state>": the state word says what is on disk ("hold ok installed" is installed too).
+    const installed = status.split(/\s+/)[2] === 'installed';
     // Multi-arch packages appear once per architecture; keep the installed one.
     const previous = packages.get(name);
     if (!previous || (!previous.installed && installed)) packages.set(name, { name, status, version, installed });
