@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { PluginSystem } from '../system/index.js';
 import type { JobContext, Jobs } from '../core/jobs.js';
 import { ManifestSchema, type Manifest, type ManifestInput } from './manifest.js';
+import type { CatalogueEntry } from '../discovery/record.js';
 
 export interface PluginStatus {
   installed: boolean;
@@ -22,6 +23,34 @@ export interface PluginModel {
   beforeRemove?(job: JobContext): Promise<void>;
   /** Service actions; default: control the manifest's first service. */
   control?(verb: 'start' | 'stop' | 'restart', job: JobContext): Promise<void>;
+  /**
+   * What to announce for discovery (manifest.publish.type) while the service runs; undefined
+   * when there is nothing to announce (not installed, not configured).
+   */
+  announcement?(): Promise<Announcement | undefined>;
+}
+
+export interface Announcement {
+  port: number;
+  /** Short human description (max 120 characters) */
+  description: string;
+  /** Small key/value facts (max 8 keys of [a-z0-9_-]{1,16}, values max 64 characters) */
+  txt?: Record<string, string>;
+}
+
+/**
+ * An action the search page offers on a discovered service of a type this plugin owns
+ * (e.g. "use as proxy" for proxy3). Rendered escaped; POST actions carry the CSRF token.
+ */
+export interface SearchAction {
+  /** i18n key (namespaced) of the button or label */
+  label: string;
+  kind: 'info' | 'link' | 'post';
+  /** For 'info': text shown (e.g. "10.1.2.3:3128"); for 'link'/'post': a local path */
+  text?: string;
+  href?: string;
+  /** Hidden fields of a 'post' action */
+  fields?: Record<string, string>;
 }
 
 export interface PluginContext {
@@ -46,12 +75,15 @@ export interface CloudyPlugin<M extends PluginModel = PluginModel> {
   manifest: Manifest;
   createModel(context: PluginContext): M;
   controller(app: FastifyInstance, context: ControllerContext<M>): Promise<void>;
+  /** Search-page actions per discovered service type (keys: service types). */
+  searchActions?: Record<string, (entry: CatalogueEntry) => SearchAction[]>;
 }
 
 export function definePlugin<M extends PluginModel>(plugin: {
   manifest: ManifestInput;
   createModel(context: PluginContext): M;
   controller(app: FastifyInstance, context: ControllerContext<M>): Promise<void>;
+  searchActions?: Record<string, (entry: CatalogueEntry) => SearchAction[]>;
 }): CloudyPlugin<M> {
   return { ...plugin, manifest: ManifestSchema.parse(plugin.manifest) };
 }

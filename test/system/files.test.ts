@@ -1,0 +1,131 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigFiles, BACKUP_SUFFIX, managedHeader } from '../../src/system/files.js';
+import { RootPrefix } from '../../src/system/root.js';
+import { createTempRoot, type TempRoot } from '../helpers/temp-root.js';
+
+const modeOf = (real: string) => statSync(real).mode & 0o7777;
+const tempFilesIn = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.tmp'));
+
+describe('ConfigFiles', () => {
+  let root: TempRoot;
+  let files: ConfigFiles;
+
+  beforeEach(() => {
+    root = createTempRoot();
+    files = new ConfigFiles(new RootPrefix(root.dir));
+  });
+  afterEach(() => root.cleanup());
+
+  describe('writeAtomic', () => {
+    it('creates missing parent folders and writes the content with the given mode', async () => {
+      await files.writeAtomic('/etc/deep/nested/app.conf', 'key = value\n', { mode: 0o640 });
+      const real = root.p('/etc/deep/nested/app.conf');
+      expect(readFileSync(real, 'utf8')).toBe('key = value\n');
+      expect(modeOf(real)).toBe(0o640);
+    });
+
+    it('defaults to mode 0644 for a new file', async () => {
+      await files.writeAtomic('/etc/new.conf', 'x');
+      expect(modeOf(root.p('/etc/new.conf'))).toBe(0o644);
+    });
+
+    it('keeps the mode of an existing file when none is given', async () => {
+      root.write('/etc/secret.conf', 'old');
+      chmodSync(root.p('/etc/secret.conf'), 0o600);
+      await files.writeAtomic('/etc/secret.conf', 'new');
+      expect(readFileSync(root.p('/etc/secret.conf'), 'utf8')).toBe('new');
+      expect(modeOf(root.p('/etc/secret.conf'))).toBe(0o600);
+    });
+
+    it('keeps the previous version as <file>.cloudy-bak', async () => {
+      root.write('/etc/snmp/snmpd.conf', 'previous\n');
+      await files.writeAtomic('/etc/snmp/snmpd.conf', 'current\n');
+      expect(BACKUP_SUFFIX).toBe('.cloudy-bak');
+      expect(readFileSync(root.p('/etc/snmp/snmpd.conf.cloudy-bak'), 'utf8')).toBe('previous\n');
+      expect(readFileSync(root.p('/etc/snmp/snmpd.conf'), 'utf8')).toBe('current\n');
+
+      await files.writeAtomic('/etc/snmp/snmpd.conf', 'third\n');
+      expect(readFileSync(root.p('/etc/snmp/snmpd.conf.cloudy-bak'), 'utf8')).toBe('current\n');
+    });
+
+    it('makes no backup when the file did not exist, or when asked not to', async () => {
+      await files.writeAtomic('/etc/a.conf', 'first');
+      expect(existsSync(root.p('/etc/a.conf.cloudy-bak'))).toBe(false);
+      await files.writeAtomic('/etc/a.conf', 'second', {}, false);
+      expect(existsSync(root.p('/etc/a.conf.cloudy-bak'))).toBe(false);
+      expect(readFileSync(root.p('/etc/a.conf'), 'utf8')).toBe('second');
+    });
+
+    it('leaves no temp files behind', async () => {
+      root.write('/etc/app/app.conf', 'v0');
+      for (let i = 1; i <= 3; i++) await files.writeAtomic('/etc/app/app.conf', `v${i}`);
+      expect(tempFilesIn(root.p('/etc/app'))).toEqual([]);
+      expect(readdirSync(root.p('/etc/app')).sort()).toEqual(['app.conf', 'app.conf.cloudy-bak']);
+    });
+
+    it('writes Buffers byte for byte', async () => {
+      const bytes = Buffer.from([0, 1, 2, 255, 10]);
+      await files.writeAtomic('/etc/bin.dat', bytes);
+      expect(readFileSync(root.p('/etc/bin.dat')).equals(bytes)).toBe(true);
+    });
+
+    it('refuses a path that escapes the root', async () => {
+      await expect(files.writeAtomic('/etc/../../outside', 'x')).rejects.toThrow(/escapes the root/);
+      expect(existsSync(path.join(path.dirname(root.dir), 'outside'))).toBe(false);
+    });
+  });
+
+  describe('read / exists / remove', () => {
+    it('reads existing files and returns undefined for missing ones', async () => {
+      root.write('/etc/hostname', 'node1\n');
+      expect(await files.read('/etc/hostname')).toBe('node1\n');
+      expect(await files.read('/etc/missing')).toBeUndefined();
+      expect(await files.exists('/etc/hostname')).toBe(true);
+      expect(await files.exists('/etc/missing')).toBe(false);
+      await files.remove('/etc/hostname');
+      expect(await files.exists('/etc/hostname')).toBe(false);
+    });
+  });
+
+  describe('snapshot / restore', () => {
+    it('restores content and mode of a file that existed', async () => {
+      root.write('/etc/app.conf', 'original\n');
+      chmodSync(root.p('/etc/app.conf'), 0o640);
+      const snap = await files.snapshot('/etc/app.conf');
+      expect(snap).toMatchObject({ osPath: '/etc/app.conf', existed: true, mode: 0o640 });
+
+      await files.writeAtomic('/etc/app.conf', 'changed and longer\n', { mode: 0o600 });
+      expect(modeOf(root.p('/etc/app.conf'))).toBe(0o600);
+
+      await files.restore(snap);
+      expect(readFileSync(root.p('/etc/app.conf'), 'utf8')).toBe('original\n');
+      expect(modeOf(root.p('/etc/app.conf'))).toBe(0o640);
+      expect(tempFilesIn(root.p('/etc'))).toEqual([]);
+    });
+
+    it('restores a file that was deleted after the snapshot', async () => {
+      root.write('/etc/app.conf', 'keep me');
+      const snap = await files.snapshot('/etc/app.conf');
+      await files.remove('/etc/app.conf');
+      await files.restore(snap);
+      expect(readFileSync(root.p('/etc/app.conf'), 'utf8')).toBe('keep me');
+    });
+
+    it('removes a file that did not exist before', async () => {
+      const snap = await files.snapshot('/etc/new.conf');
+      expect(snap).toEqual({ osPath: '/etc/new.conf', existed: false });
+      await files.writeAtomic('/etc/new.conf', 'fresh');
+      expect(existsSync(root.p('/etc/new.conf'))).toBe(true);
+      await files.restore(snap);
+      expect(existsSync(root.p('/etc/new.conf'))).toBe(false);
+    });
+  });
+
+  it('managedHeader names the panel and uses the given comment marker', () => {
+    const header = managedHeader('SNMP', ';');
+    expect(header.split('\n')[0]).toBe('; Managed by Cloudy panel (SNMP). Changes made here are overwritten');
+    expect(header.endsWith('\n')).toBe(true);
+  });
+});
