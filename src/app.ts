@@ -25,7 +25,7 @@ import { statusPages } from './pages/status.js';
 import { languagePages } from './pages/languages.js';
 import { systemPages } from './pages/system.js';
 import { jobPages } from './pages/jobs.js';
-import { saveSettings, type PanelConfig } from './config.js';
+import { updateSettingsFile, type PanelConfig } from './config.js';
 import { plugins as defaultPlugins } from '../plugins/index.js';
 
 /** The repository (or installed package) root: views/, locales/, public/, plugins/ live here. */
@@ -118,7 +118,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(systemPages, {
     saveLdap: async (ldap) => {
       config.settings.ldap = ldap;
-      await saveSettings(config.configDir, config.settings);
+      await updateSettingsFile(config.configDir, { ldap });
     },
   });
   await registry.mount(app, jobs);

@@ -65,8 +65,18 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   return { ...paths, settings };
 }
 
-/** Persists settings atomically (0600: it holds the LDAP search password). */
-export async function saveSettings(configDir: string, settings: PanelSettings): Promise<void> {
-  const files = new ConfigFiles(new RootPrefix('/'));
-  await files.writeAtomic(path.join(configDir, SETTINGS_FILE), JSON.stringify(PanelSettingsSchema.parse(settings), null, 2) + '\n', { mode: 0o600 });
+/**
+ * Changes some settings in the file, atomically (0600: it holds the LDAP search password).
+ * Only the given keys change: environment overrides (CLOUDY_PORT...) never leak into the file.
+ */
+export async function updateSettingsFile(configDir: string, change: Partial<PanelSettings>): Promise<void> {
+  const file = path.join(configDir, SETTINGS_FILE);
+  let current: unknown = {};
+  try {
+    current = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const next = PanelSettingsSchema.parse({ ...(current as object), ...change });
+  await new ConfigFiles(new RootPrefix('/')).writeAtomic(file, JSON.stringify(next, null, 2) + '\n', { mode: 0o600 });
 }
