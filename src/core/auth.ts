@@ -35,8 +35,10 @@ const LoginSchema = z.object({
 });
 
 /** Only local paths: never redirect a user to another site after login. */
-export function safeNext(next: string | undefined): string {
-  return next && /^\/(?![/\\])[\w\-./?=&%]*$/.test(next) && !next.startsWith('/login') ? next : '/';
+export function safeNext(next: string | undefined, { allowLogin = false } = {}): string {
+  if (!next || !/^\/(?![/\\])[\w\-./?=&%]*$/.test(next)) return '/';
+  // after logging in, going "back" to the login page would be a loop
+  return !allowLogin && next.startsWith('/login') ? '/' : next;
 }
 
 const LDAP_PROBE_MS = 60_000;

@@ -16,6 +16,6 @@ export async function languagePages(app: FastifyInstance) {
       return reply.redirect('/languages', 303);
     }
     reply.setCookie(LANG_COOKIE, form.data.lang, { path: '/', sameSite: 'lax', httpOnly: true, maxAge: 365 * 24 * 3600 });
-    return reply.redirect(safeNext(form.data.next), 303);
+    return reply.redirect(safeNext(form.data.next, { allowLogin: true }), 303);
   });
 }

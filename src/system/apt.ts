@@ -91,8 +91,9 @@ export class Apt {
   }
 
   async install(packages: readonly string[], callbacks: AptCallbacks = {}): Promise<void> {
+    const argv = this.aptArgv(['install', '--no-install-recommends'], packages); // validates names before any command runs
     await this.updateIfStale(callbacks);
-    await this.runApt(this.aptArgv(['install', '--no-install-recommends'], packages), callbacks);
+    await this.runApt(argv, callbacks);
   }
 
   async remove(packages: readonly string[], options: { purge?: boolean } & AptCallbacks = {}): Promise<void> {

@@ -1,7 +1,7 @@
 // Start/stop/restart/status of daemons with whichever manager this host has:
 // systemd when it is PID 1, the init.d script (`service`) otherwise, and a pid-file
 // supervisor for daemons that ship no init script (serf, syncthing on non-systemd hosts).
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RootPrefix } from './root.js';
 import type { Runner } from './runner.js';
@@ -47,12 +47,18 @@ async function isFile(p: string): Promise<boolean> {
   }
 }
 
+/** The process exists and is not a zombie waiting to be reaped. */
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 
