@@ -11,6 +11,8 @@ export interface FileSnapshot {
   existed: boolean;
   content?: Buffer;
   mode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 export interface WriteOptions {
@@ -45,7 +47,7 @@ export class ConfigFiles {
     const real = this.root.path(osPath);
     try {
       const [content, stat] = await Promise.all([fs.readFile(real), fs.stat(real)]);
-      return { osPath, existed: true, content, mode: stat.mode & 0o7777 };
+      return { osPath, existed: true, content, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { osPath, existed: false };
       throw error;
@@ -58,7 +60,7 @@ export class ConfigFiles {
       await fs.rm(this.root.path(snapshot.osPath), { force: true });
       return;
     }
-    await this.writeAtomic(snapshot.osPath, snapshot.content ?? Buffer.alloc(0), { mode: snapshot.mode }, false);
+    await this.writeAtomic(snapshot.osPath, snapshot.content ?? Buffer.alloc(0), { mode: snapshot.mode, uid: snapshot.uid, gid: snapshot.gid }, false);
   }
 
   /**
@@ -70,9 +72,12 @@ export class ConfigFiles {
     const dir = path.dirname(real);
     await fs.mkdir(dir, { recursive: true });
     let mode = options.mode;
+    let { uid, gid } = options;
     try {
       const stat = await fs.stat(real);
       mode ??= stat.mode & 0o7777;
+      // keep the owner of a file we replace (e.g. root:_serf), unless told otherwise
+      if (uid === undefined) ({ uid, gid } = stat);
       if (keepBackup) await fs.copyFile(real, real + BACKUP_SUFFIX);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -82,8 +87,8 @@ export class ConfigFiles {
     try {
       await handle.writeFile(content);
       await handle.chmod(mode ?? 0o644);
-      if (options.uid !== undefined && process.getuid?.() === 0) {
-        await handle.chown(options.uid, options.gid ?? options.uid);
+      if (uid !== undefined && process.getuid?.() === 0) {
+        await handle.chown(uid, gid ?? uid);
       }
       await handle.sync();
     } catch (error) {

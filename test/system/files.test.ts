@@ -129,3 +129,28 @@ describe('ConfigFiles', () => {
     expect(header.endsWith('\n')).toBe(true);
   });
 });
+
+describe('ownership (as root)', () => {
+  it.runIf(process.getuid?.() === 0)('keeps the owner of a replaced file and restores it with a snapshot', async () => {
+    const { mkdtempSync, writeFileSync, chownSync, statSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const pathMod = await import('node:path');
+    const { ConfigFiles } = await import('../../src/system/files.js');
+    const { RootPrefix } = await import('../../src/system/root.js');
+    const dir = mkdtempSync(pathMod.join(tmpdir(), 'cloudy-owner-'));
+    try {
+      writeFileSync(pathMod.join(dir, 'conf'), 'old\n');
+      chownSync(pathMod.join(dir, 'conf'), 65534, 65534);
+      const files = new ConfigFiles(new RootPrefix(dir));
+      const snapshot = await files.snapshot('/conf');
+      await files.writeAtomic('/conf', 'new\n');
+      expect(statSync(pathMod.join(dir, 'conf')).uid).toBe(65534);
+      chownSync(pathMod.join(dir, 'conf'), 0, 0);
+      await files.restore(snapshot);
+      const stat = statSync(pathMod.join(dir, 'conf'));
+      expect([stat.uid, stat.gid]).toEqual([65534, 65534]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
