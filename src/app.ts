@@ -25,6 +25,12 @@ import { statusPages } from './pages/status.js';
 import { languagePages } from './pages/languages.js';
 import { systemPages } from './pages/system.js';
 import { jobPages } from './pages/jobs.js';
+import { searchPages } from './pages/search.js';
+import { Catalogue } from './discovery/catalogue.js';
+import { createMdns, type MdnsDiscovery } from './discovery/mdns.js';
+import { createSerfDiscovery, type Discovery } from './discovery/discovery.js';
+import { MdnsPublishing } from './discovery/mdns-publisher.js';
+import { registryServices } from './discovery/publisher.js';
 import { updateSettingsFile, type PanelConfig } from './config.js';
 import { plugins as defaultPlugins } from '../plugins/index.js';
 
@@ -49,6 +55,12 @@ declare module 'fastify' {
     jobs: Jobs;
     hostStatus: HostStatusCache;
     panelConfig: PanelConfig;
+    /** Every service this node knows of (serf, mDNS, legacy), kept fresh in the background. */
+    catalogue: Catalogue;
+    /** mDNS in the micro cloud (MdnsAnnouncer for publishers); undefined while it is off (the default). */
+    mdns: MdnsDiscovery | undefined;
+    /** Serf discovery: refreshes the catalogue from serf and announces this node's services. */
+    discovery: Discovery;
     /** Every route, as registered (the CSRF test walks the POST ones). */
     routeTable: { method: string; url: string; public: boolean }[];
   }
@@ -87,7 +99,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   const system = createSystem({ rootPrefix: config.rootPrefix, runner: options.runner });
   const registry = new Registry(options.plugins ?? defaultPlugins, { system, dataDir: config.dataDir, log: app.log, projectRoot: PROJECT_ROOT });
-  const jobs = new Jobs(config.dataDir, app.log, async (record) => { if (record.pluginId) await registry.refreshStatus(record.pluginId); });
+  let discovery: Discovery | undefined;
+  const jobs = new Jobs(config.dataDir, app.log, async (record) => {
+    if (record.pluginId) await registry.refreshStatus(record.pluginId);
+    discovery?.publishSoon(); // a service may have started or stopped: re-announce soon
+    void mdnsPublishing?.publishNow();
+  });
   await jobs.init();
   const hostStatus = new HostStatusCache();
   const admin = new AdminStore(config.configDir);
@@ -102,6 +119,25 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.decorate('jobs', jobs);
   app.decorate('hostStatus', hostStatus);
   app.decorate('panelConfig', config);
+  // One catalogue for every discovery source (decorated once, whoever gets here first).
+  if (!app.hasDecorator('catalogue')) app.decorate('catalogue', new Catalogue());
+  const mdns = createMdns(config.settings.mdns, {
+    catalogue: app.catalogue,
+    log: app.log.child({ component: 'mdns' }),
+    knownTypes: () => [
+      ...[...registry.plugins.values()].flatMap(({ context }) => (context.manifest.publish ? [context.manifest.publish.type] : [])),
+      ...app.catalogue.facets().types.map(([type]) => type),
+    ],
+  });
+  app.decorate('mdns', mdns);
+  const mdnsPublishing = mdns && new MdnsPublishing({
+    mdns,
+    services: registryServices(registry, app.log),
+    interfaceName: config.settings.mdns.interface,
+    log: app.log.child({ component: 'mdns-publisher' }),
+  });
+  discovery = createSerfDiscovery({ catalogue: app.catalogue, registry, system, log: app.log.child({ component: 'serf-discovery' }) });
+  app.decorate('discovery', discovery);
 
   await app.register(fastifyCompress, { threshold: 1024, encodings: ['br', 'gzip', 'deflate'], brotliOptions: { params: { 1: 4 } } as never });
   await app.register(fastifyCookie);
@@ -115,6 +151,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(statusPages, { host: hostStatus, registry });
   await app.register(languagePages);
   await app.register(jobPages, { jobs });
+  await app.register(searchPages, { catalogue: () => app.catalogue, registry });
   await app.register(systemPages, {
     saveLdap: async (ldap) => {
       config.settings.ldap = ldap;
@@ -140,11 +177,16 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     app.addHook('onReady', async () => {
       hostStatus.start();
       registry.startBackgroundRefresh();
+      discovery?.start();
     });
   } else {
     app.addHook('onReady', async () => registry.refreshAll());
   }
+  if (mdns) app.addHook('onReady', async () => { await mdns.start(); mdnsPublishing?.start(); });
   app.addHook('onClose', async () => {
+    await mdnsPublishing?.stop();
+    await mdns?.close();
+    await discovery?.stop();
     hostStatus.stop();
     registry.stop();
     await jobs.idle();

@@ -25,11 +25,23 @@ export const LdapSettingsSchema = z.object({
 });
 export type LdapSettings = z.infer<typeof LdapSettingsSchema>;
 
+/**
+ * mDNS (multicast DNS-SD) in the micro cloud. Off unless switched on AND bound to an interface:
+ * it multicasts, so it must never run on an interface nobody chose (e.g. a VM's uplink).
+ */
+export const MdnsSettingsSchema = z.object({
+  enabled: z.boolean().default(false),
+  /** Network interface of the micro cloud (e.g. the tinc device); empty = mDNS stays off. */
+  interface: z.string().regex(/^$|^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}$/).default(''),
+});
+export type MdnsSettings = z.infer<typeof MdnsSettingsSchema>;
+
 export const PanelSettingsSchema = z.object({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(1).max(65535).default(7000),
   defaultLanguage: z.string().default('en'),
   ldap: LdapSettingsSchema.default(LdapSettingsSchema.parse({})),
+  mdns: MdnsSettingsSchema.default(MdnsSettingsSchema.parse({})),
 });
 export type PanelSettings = z.infer<typeof PanelSettingsSchema>;
 

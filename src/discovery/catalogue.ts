@@ -3,6 +3,7 @@
 // search page renders without waiting on the network. Sources replace their own view of a node
 // atomically; entries from different sources for the same service are merged on display.
 import { ServiceRecordSchema, type CatalogueEntry, type ServiceRecord } from './record.js';
+import { toCoordinate, vivaldiDistanceMs, type Coordinate } from './coordinates.js';
 
 export type Source = CatalogueEntry['source'];
 
@@ -13,6 +14,11 @@ export interface CatalogueFilter {
   microcloud?: string;
   /** Only services of this node */
   node?: string;
+  /**
+   * Rank by estimated RTT from this node instead of from ours (serf network coordinates);
+   * entries' rttMs are then relative to it. Ignored when its coordinate is unknown.
+   */
+  near?: string;
 }
 
 export interface TypeGroup {
@@ -32,6 +38,10 @@ export class Catalogue {
   private readonly bySource = new Map<Source, Map<string, CatalogueEntry[]>>();
   private readonly rtt = new Map<string, number>();
   private readonly nodeStatus = new Map<string, CatalogueEntry['nodeStatus']>();
+  /** Serf network coordinates per node (Vivaldi), to estimate RTTs between any two nodes */
+  private readonly coords = new Map<string, Coordinate>();
+  /** This node's serf name: RTTs are estimated from it when no explicit RTT was set */
+  private self?: string;
   private version = 0;
   private cache?: { version: number; merged: CatalogueEntry[] };
 
@@ -80,6 +90,52 @@ export class Catalogue {
     this.version++;
   }
 
+  /** This node's name in serf (for RTT estimates from coordinates). */
+  setSelf(node: string | undefined): void {
+    if (this.self === node) return;
+    this.self = node;
+    this.version++;
+  }
+
+  /** Stores (validated) serf coordinates of a node; undefined forgets them. */
+  setCoordinate(node: string, coordinate: Coordinate | undefined): void {
+    if (coordinate === undefined) {
+      if (this.coords.delete(node)) this.version++;
+      return;
+    }
+    const valid = toCoordinate({ Vec: coordinate.vec, Error: coordinate.error, Adjustment: coordinate.adjustment, Height: coordinate.height });
+    if (!valid || (!this.coords.has(node) && this.coords.size >= MAX_NODES)) return;
+    this.coords.set(node, valid);
+    this.version++;
+  }
+
+  coordinate(node: string): Coordinate | undefined {
+    return this.coords.get(node);
+  }
+
+  /** Estimated RTT in ms between two nodes from their coordinates (serf's Vivaldi distance). */
+  estimateRtt(a: string, b: string): number | undefined {
+    if (a === b && this.coords.has(a)) return 0;
+    const ca = this.coords.get(a);
+    const cb = this.coords.get(b);
+    if (!ca || !cb) return undefined;
+    const ms = vivaldiDistanceMs(ca, cb);
+    return ms === undefined ? undefined : Math.round(ms * 1000) / 1000;
+  }
+
+  /** Forgets everything about a node (it left serf's member list for good). */
+  forgetNode(node: string): void {
+    for (const source of this.bySource.keys()) this.removeNode(source, node);
+    this.nodeStatus.delete(node);
+    this.rtt.delete(node);
+    this.coords.delete(node);
+    this.version++;
+  }
+
+  private rttOf(node: string): number | undefined {
+    return this.rtt.get(node) ?? (this.self ? this.estimateRtt(this.self, node) : undefined);
+  }
+
   private nodeCount(): number {
     const all = new Set<string>();
     for (const nodes of this.bySource.values()) for (const node of nodes.keys()) all.add(node);
@@ -96,7 +152,7 @@ export class Catalogue {
           merged.set(keyOf(entry), {
             ...entry,
             nodeStatus: this.nodeStatus.get(entry.node) ?? entry.nodeStatus,
-            rttMs: this.rtt.get(entry.node),
+            rttMs: this.rttOf(entry.node),
           });
         }
       }
@@ -113,7 +169,14 @@ export class Catalogue {
   }
 
   query(filter: CatalogueFilter = {}): CatalogueEntry[] {
-    return this.all().filter((e) =>
+    let list = this.all();
+    if (filter.near && this.coords.has(filter.near)) {
+      const near = filter.near;
+      list = list.map((e) => ({ ...e, rttMs: this.estimateRtt(near, e.node) })).sort((a, b) =>
+        (a.rttMs ?? Number.POSITIVE_INFINITY) - (b.rttMs ?? Number.POSITIVE_INFINITY)
+        || a.type.localeCompare(b.type) || a.node.localeCompare(b.node) || a.port - b.port);
+    }
+    return list.filter((e) =>
       (!filter.type || e.type === filter.type)
       && (!filter.microcloud || e.microcloud === filter.microcloud)
       && (!filter.node || e.node === filter.node)
