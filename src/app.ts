@@ -26,6 +26,7 @@ import { languagePages } from './pages/languages.js';
 import { systemPages } from './pages/system.js';
 import { jobPages } from './pages/jobs.js';
 import { searchPages } from './pages/search.js';
+import { menuPages, withCoreEntries } from './pages/menu.js';
 import { Catalogue } from './discovery/catalogue.js';
 import { createMdns, type MdnsDiscovery } from './discovery/mdns.js';
 import { createSerfDiscovery, type Discovery } from './discovery/discovery.js';
@@ -144,12 +145,13 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
   await app.register(i18nPlugin, { i18n, defaultLanguage: isLanguage(config.settings.defaultLanguage) ? config.settings.defaultLanguage : 'en' });
   await app.register(sessionPlugin, { key: await loadSessionKey(config.configDir) });
-  await app.register(viewPlugin, { projectRoot: PROJECT_ROOT, menus: () => registry.menus(), production: process.env.NODE_ENV !== 'development' });
+  await app.register(viewPlugin, { projectRoot: PROJECT_ROOT, menus: () => withCoreEntries(registry.menus()), production: process.env.NODE_ENV !== 'development' });
   await app.register(csrfPlugin);
   await app.register(authPlugin, { admin, ldapSettings: () => config.settings.ldap, throttle: options.throttle });
 
   await app.register(statusPages, { host: hostStatus, registry });
   await app.register(languagePages);
+  await app.register(menuPages, { menus: () => withCoreEntries(registry.menus()) });
   await app.register(jobPages, { jobs });
   await app.register(searchPages, { catalogue: () => app.catalogue, registry });
   await app.register(systemPages, {

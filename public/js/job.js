@@ -27,7 +27,7 @@
     state.textContent = strings[job.state] || job.state;
     state.className = 'badge text-bg-' + colours[job.state];
     state.setAttribute('data-state', job.state);
-    message.textContent = job.message || '';
+    message.textContent = job.state === 'running' || job.state === 'queued' ? (job.message || '') : '';
     if (job.state === 'succeeded') document.getElementById('job-result').classList.remove('d-none');
     if (job.state === 'failed') {
       var failed = document.getElementById('job-failed');

@@ -67,3 +67,27 @@ describe('plugin registry', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('menu pages (no JavaScript needed)', () => {
+  it('lists each section with core entries first, and 404s an unknown section', async () => {
+    const { buildTestApp, Browser } = await import('../helpers/build-app.js');
+    const t = await buildTestApp();
+    try {
+      const b = new Browser(t.app);
+      await b.login('admin', t.adminPassword);
+      const guifi = await b.get('/menu/guifi');
+      expect(guifi.statusCode).toBe(200);
+      for (const id of ['snmp', 'squid', 'dns']) expect(guifi.body).toContain(`class="list-group-item list-group-item-action" href="/${id}"`);
+      const search = await b.get('/menu/search');
+      expect(search.body.indexOf('href="/search"')).toBeLessThan(search.body.indexOf('href="/serf"'));
+      const system = await b.get('/menu/system');
+      expect(system.body).toContain('action="/logout"');
+      expect((await b.get('/menu/bogus')).statusCode).toBe(404);
+      const home = await b.get('/');
+      expect(home.body).toContain('href="/menu/guifi"');
+      expect(home.body).toContain('css/nojs.css');
+    } finally {
+      await t.close();
+    }
+  });
+});
