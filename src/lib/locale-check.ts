@@ -206,8 +206,13 @@ export function checkLocaleFiles(root: string, required: readonly string[] = REQ
   const problems: string[] = [];
   let keys = 0;
 
+  /** One language of a namespace; undefined (and a problem) when the file is missing or unreadable. */
   const read = (ns: LocaleNamespace, lng: string): JsonObject | undefined => {
     const file = ns.file(lng);
+    if (!ns.languages.includes(lng)) {
+      problems.push(`${lng} ${ns.name}: missing file ${file}`);
+      return undefined;
+    }
     try {
       const data: unknown = JSON.parse(readFileSync(path.join(root, file), 'utf8'));
       if (isObject(data) && !Array.isArray(data)) return data;
@@ -219,18 +224,10 @@ export function checkLocaleFiles(root: string, required: readonly string[] = REQ
   };
 
   for (const ns of namespaces) {
-    if (!ns.languages.includes(REFERENCE_LANGUAGE)) {
-      problems.push(`${REFERENCE_LANGUAGE} ${ns.name}: missing file ${ns.file(REFERENCE_LANGUAGE)}`);
-      continue;
-    }
     const en = read(ns, REFERENCE_LANGUAGE);
     if (!en) continue;
     keys += countKeys(en);
     for (const lng of languages) {
-      if (!ns.languages.includes(lng)) {
-        problems.push(`${lng} ${ns.name}: missing file ${ns.file(lng)}`);
-        continue;
-      }
       const other = read(ns, lng);
       if (!other) continue;
       for (const problem of compareLocales(en, other, lng)) problems.push(`${lng} ${ns.name}: ${problem}`);

@@ -79,11 +79,7 @@ export interface CloudyPlugin<M extends PluginModel = PluginModel> {
   searchActions?: Record<string, (entry: CatalogueEntry) => SearchAction[]>;
 }
 
-export function definePlugin<M extends PluginModel>(plugin: {
-  manifest: ManifestInput;
-  createModel(context: PluginContext): M;
-  controller(app: FastifyInstance, context: ControllerContext<M>): Promise<void>;
-  searchActions?: Record<string, (entry: CatalogueEntry) => SearchAction[]>;
-}): CloudyPlugin<M> {
+/** A plugin whose manifest is checked (and its defaults filled in) once, when the plugin is defined. */
+export function definePlugin<M extends PluginModel>(plugin: Omit<CloudyPlugin<M>, 'manifest'> & { manifest: ManifestInput }): CloudyPlugin<M> {
   return { ...plugin, manifest: ManifestSchema.parse(plugin.manifest) };
 }

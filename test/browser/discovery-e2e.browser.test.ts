@@ -8,12 +8,11 @@
 // host without systemd. Its runner is the real one (execa), restricted to `serf ... -rpc-addr=A`:
 // anything else is refused and fails the test. Nothing is injected into the catalogue.
 // Runs as root (CI: scripts/test-services). Every agent is killed by PID in afterAll.
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser as PwBrowser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser as PwBrowser, BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { PanelSettingsSchema } from '../../src/config.js';
@@ -27,16 +26,10 @@ import { renderSerfConf, SerfSettingsSchema } from '../../plugins/serf/serf-conf
 import { SERF_CONF } from '../../plugins/serf/manifest.js';
 import { SerfLab, waitFor, type Agent } from '../discovery/serf-lab.js';
 import { createTempRoot, type TempRoot } from '../helpers/temp-root.js';
+import { initialAdminPassword } from '../helpers/build-app.js';
+import { DESKTOP, PHONE, PageErrors, launchChromium, listenOnLoopback, loginInBrowser, screenshot } from '../helpers/browser.js';
 
 if (process.getuid?.() !== 0) throw new Error('this browser test starts serf agents: run it as root (bash scripts/test-services ...)');
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const SHOTS = path.join(REPO, 'test-output', 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 // Only loopback addresses (127.0.4.x is this test's own range).
 const IP = { a: '127.0.4.1', b: '127.0.4.2', c: '127.0.4.3' } as const;
@@ -103,7 +96,8 @@ describe('discovery end to end: panel A sees B and C through real serf agents', 
   const remotes: Discovery[] = [];
   const ran: string[] = [];
   const refused: string[] = [];
-  const problems: string[] = [];
+  const pageErrors = new PageErrors();
+  const { problems } = pageErrors;
   let root: TempRoot | undefined;
   let base: string | undefined;
   let app: FastifyInstance | undefined;
@@ -116,24 +110,7 @@ describe('discovery end to end: panel A sees B and C through real serf agents', 
   let nodeC: Discovery;
   let bServices: LocalService[];
 
-  function watch(p: Page, label: string): void {
-    p.on('console', (message) => { if (message.type() === 'error') problems.push(`${label} console: ${message.text()} @ ${p.url()}`); });
-    p.on('pageerror', (error) => problems.push(`${label} pageerror: ${error.message} @ ${p.url()}`));
-    p.on('dialog', (dialog) => { problems.push(`${label} dialog: ${dialog.message()}`); void dialog.dismiss().catch(() => undefined); });
-  }
-
-  async function login(p: Page): Promise<void> {
-    await p.goto(`${url}/login`);
-    await p.fill('#f-username', 'admin');
-    await p.fill('#f-password', adminPassword);
-    await Promise.all([p.waitForURL(`${url}/`), p.click('[data-testid=login-submit]')]);
-  }
-
-  async function shoot(p: Page, name: string): Promise<void> {
-    const file = path.join(SHOTS, `${name}.png`);
-    await p.screenshot({ path: file, fullPage: true });
-    expect(statSync(file).size, `${name}.png looks empty`).toBeGreaterThan(10_000);
-  }
+  const login = (p: Page) => loginInBrowser(p, url, adminPassword);
 
   const rows = (p: Page): Promise<Row[]> => p.$$eval('tr.search-row', (list) => list.map((r) => {
     const cells = r.querySelectorAll('td');
@@ -170,7 +147,6 @@ describe('discovery end to end: panel A sees B and C through real serf agents', 
   }
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     // ── three real agents on loopback; B and C join through A ──
     agents.a = await lab.startAgent({ name: 'node-a', bind: IP.a, port: GOSSIP_PORT, rpcAddress: RPC_A });
     [agents.b, agents.c] = await Promise.all([
@@ -219,17 +195,14 @@ describe('discovery end to end: panel A sees B and C through real serf agents', 
       background: true, // the real loops: registry status, serf discovery (refresh 10 s, publish 30 s)
       throttle: new LoginThrottle(1000),
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no address');
-    url = `http://127.0.0.1:${address.port}`;
-    adminPassword = readFileSync(path.join(configDir, 'initial-admin-password'), 'utf8').split('\n')[1]!;
+    url = await listenOnLoopback(app);
+    adminPassword = initialAdminPassword(configDir);
     mark(`panel A listening on ${url}`);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
     page = await context.newPage();
-    watch(page, 'desktop');
+    pageErrors.watch(page, 'desktop');
     await login(page);
   });
 
@@ -299,7 +272,7 @@ describe('discovery end to end: panel A sees B and C through real serf agents', 
     const dist = Object.fromEntries(list.map((r) => [`${r.type}/${r.node}`, r.rttText]));
     console.log(`[discovery-e2e] RTTs shown on A: ${JSON.stringify(dist)}`);
     expect(problems).toEqual([]);
-    await shoot(page, 'search-e2e-1280');
+    await screenshot(page, 'search-e2e-1280');
   });
 
   it('the proxy3 action shows host:port to use as proxy (and dnsservice the server address)', async () => {
@@ -329,12 +302,12 @@ describe('discovery end to end: panel A sees B and C through real serf agents', 
     const phone = await browser!.newContext({ viewport: PHONE, locale: 'en-US', isMobile: true, hasTouch: true });
     try {
       const p = await phone.newPage();
-      watch(p, 'phone');
+      pageErrors.watch(p, 'phone');
       await login(p);
       await p.goto(`${url}/search`);
       await p.waitForSelector('tr.search-row[data-node=node-c]');
       expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
-      await shoot(p, 'search-e2e-390');
+      await screenshot(p, 'search-e2e-390');
     } finally {
       await phone.close();
     }
@@ -366,7 +339,7 @@ describe('discovery end to end: panel A sees B and C through real serf agents', 
     expect(await visible()).toEqual(['dnsservice/node-c', 'proxy3/node-c']);
     const badges = await page.$$eval('tr.search-row[data-node=node-c] td:first-child', (l) => l.map((e) => e.textContent?.trim()));
     expect(badges).toEqual(['Node unreachable', 'Node unreachable']); // serf says failed
-    await shoot(page, 'search-e2e-down-1280');
+    await screenshot(page, 'search-e2e-down-1280');
     await page.selectOption('#s-health', 'up');
     expect(await visible()).toEqual(['serf/node-a', 'serf/node-b']);
     expect(problems).toEqual([]);

@@ -1,71 +1,22 @@
 // Browser tier: a real panel (temp root, recording runner) on loopback, driven by Debian's chromium
 // through playwright-core. Login, language switch, SNMP form errors, job progress with and without
 // JavaScript, light/dark theme, layout at desktop and phone widths (screenshots in test-output/).
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser as PwBrowser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser as PwBrowser, BrowserContext, Page } from 'playwright-core';
 import { buildTestApp, type TestApp } from '../helpers/build-app.js';
+import {
+  DESKTOP, PHONE, PageErrors, expectFieldError, launchChromium, listenOnLoopback, localeString as str, loginInBrowser, readRepoJson,
+  screenshot, waitForFullJobBar, waitForJobSucceeded,
+} from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const SHOTS = path.join(REPO, 'test-output', 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
+const caCommon = readRepoJson('locales/ca/common.json');
+const enCommon = readRepoJson('locales/en/common.json');
+const caSnmp = readRepoJson('plugins/snmp/locales/ca.json');
 
-type Json = Record<string, unknown>;
-const readJson = (relative: string): Json => JSON.parse(readFileSync(path.join(REPO, relative), 'utf8')) as Json;
-/** "a.b.c" out of a nested locale object; fails loudly when the key is missing. */
-function str(locale: Json, key: string): string {
-  const value = key.split('.').reduce<unknown>((node, part) => (node as Json | undefined)?.[part], locale);
-  if (typeof value !== 'string') throw new Error(`locale key ${key} missing`);
-  return value;
-}
-
-const caCommon = readJson('locales/ca/common.json');
-const enCommon = readJson('locales/en/common.json');
-const caSnmp = readJson('plugins/snmp/locales/ca.json');
-
-/** Problems the page reported: console errors (CSP violations show up there too), uncaught errors. */
-const problems: string[] = [];
-/** Error statuses a test provokes on purpose (a form re-shown with errors is a 400): each forgiven once. */
-const expectedHttpErrors: { status: number; path: string }[] = [];
-
-function watch(page: Page, label: string): void {
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(message.text());
-    if (failed) {
-      const where = new URL(message.location().url || page.url()).pathname;
-      const index = expectedHttpErrors.findIndex((e) => e.status === Number(failed[1]) && e.path === where);
-      if (index >= 0) { expectedHttpErrors.splice(index, 1); return; }
-    }
-    problems.push(`${label} console: ${message.text()} @ ${message.location().url || page.url()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`${label} pageerror: ${error.message} @ ${page.url()}`));
-}
-
-/** CSP violations as the page sees them (also when the console message wording changes). */
-async function watchCsp(context: BrowserContext, label: string): Promise<void> {
-  await context.exposeBinding('__cloudyCspViolation', (_source, text: string) => { problems.push(`${label} CSP: ${text}`); });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      (window as unknown as { __cloudyCspViolation(text: string): void })
-        .__cloudyCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || 'inline'} @ ${event.documentURI}`);
-    });
-  });
-}
-
-async function shoot(page: Page, name: string): Promise<string> {
-  const file = path.join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  expect(statSync(file).size, `${name}.png looks empty`).toBeGreaterThan(10_000);
-  return file;
-}
+const pageErrors = new PageErrors();
+const { problems, expectedHttpErrors } = pageErrors;
 
 async function noHorizontalScroll(page: Page): Promise<void> {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -88,7 +39,6 @@ describe('panel in a real browser', () => {
   let noJs: BrowserContext | undefined;
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     t = await buildTestApp();
     // snmpd installed (dpkg status + init script => sysv backend) but stopped, so the page offers "start";
     // starting takes a moment, so the job page can be seen while the job runs.
@@ -98,16 +48,13 @@ describe('panel in a real browser', () => {
     t.runner.on(['service', 'snmpd', 'start'], async () => { await sleep(2500); return { exitCode: 0 }; });
     await t.app.registry.refreshAll();
     t.runner.calls.length = 0; // from here on, only what the pages cause
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = t.app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no address');
-    base = `http://127.0.0.1:${address.port}`;
+    base = await listenOnLoopback(t.app);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    await watchCsp(context, 'js');
+    await pageErrors.watchCsp(context, 'js');
     page = await context.newPage();
-    watch(page, 'js');
+    pageErrors.watch(page, 'js');
   });
 
   afterAll(async () => {
@@ -119,7 +66,7 @@ describe('panel in a real browser', () => {
 
   it('(a) logs in as admin and lands on the status page', async () => {
     await page.goto(`${base}/login`);
-    await shoot(page, 'login-1280');
+    await screenshot(page, 'login-1280');
     await page.fill('#f-username', 'admin');
     await page.fill('#f-password', t.adminPassword);
     await Promise.all([page.waitForURL(`${base}/`), page.click('[data-testid=login-submit]')]);
@@ -153,19 +100,7 @@ describe('panel in a real browser', () => {
     await page.waitForSelector('[data-testid=form-errors]');
     expect((await page.textContent('[data-testid=form-errors]'))?.trim()).toBe(str(caCommon, 'validation.fixBelow'));
 
-    for (const [name, value] of Object.entries(bad)) {
-      const error = page.locator(`[data-field-error=${name}]`);
-      expect(await error.isVisible(), `error of ${name} visible`).toBe(true);
-      expect((await error.textContent())?.trim()).toBe(str(caSnmp, `errors.${name}`));
-      const input = page.locator(`#f-${name}`);
-      expect(await input.inputValue()).toBe(value);
-      expect(await input.getAttribute('class')).toContain('is-invalid');
-      expect(await input.getAttribute('aria-describedby')).toContain(`f-${name}-error`);
-      // "next to": the message sits right under its own input
-      const [inputBox, errorBox] = [await input.boundingBox(), await error.boundingBox()];
-      expect(errorBox!.y).toBeGreaterThanOrEqual(inputBox!.y + inputBox!.height - 1);
-      expect(errorBox!.y - (inputBox!.y + inputBox!.height)).toBeLessThan(40);
-    }
+    for (const [name, value] of Object.entries(bad)) await expectFieldError(page, name, str(caSnmp, `errors.${name}`), value);
     // the valid fields are not marked
     expect(await page.locator('[data-field-error=sysLocation]').count()).toBe(0);
 
@@ -175,31 +110,31 @@ describe('panel in a real browser', () => {
 
   it('(d) lays out at 1280 px and at 390 px without horizontal scroll', async () => {
     // SNMP page with errors (the page the last test left)
-    await shoot(page, 'snmp-errors-1280');
+    await screenshot(page, 'snmp-errors-1280');
     await page.setViewportSize(PHONE);
     await noHorizontalScroll(page);
     expect(await page.isVisible('.navbar-toggler')).toBe(true);
     expect(await page.isVisible('[data-section=system]')).toBe(false);
-    await shoot(page, 'snmp-errors-390');
+    await screenshot(page, 'snmp-errors-390');
     await openPhoneMenu(page);
     await noHorizontalScroll(page);
-    await shoot(page, 'snmp-menu-390');
+    await screenshot(page, 'snmp-menu-390');
 
     await page.goto(`${base}/`);
     await noHorizontalScroll(page);
-    await shoot(page, 'status-390');
+    await screenshot(page, 'status-390');
     await openPhoneMenu(page);
     await page.click('[data-section=guifi] .dropdown-toggle');
     await page.waitForSelector('[data-section=guifi] .dropdown-menu.show');
     await noHorizontalScroll(page);
-    await shoot(page, 'status-menu-390');
+    await screenshot(page, 'status-menu-390');
 
     await page.setViewportSize(DESKTOP);
     await page.goto(`${base}/`);
-    await shoot(page, 'status-1280');
+    await screenshot(page, 'status-1280');
     await page.click('[data-section=system] .dropdown-toggle');
     await page.waitForSelector('[data-section=system] .dropdown-menu.show');
-    await shoot(page, 'status-menu-1280');
+    await screenshot(page, 'status-menu-1280');
   });
 
   it('(e) switches to the dark theme and keeps it after a reload', async () => {
@@ -213,12 +148,12 @@ describe('panel in a real browser', () => {
     expect(await page.getAttribute('html', 'data-theme-choice')).toBe('dark');
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(background).not.toBe('rgb(255, 255, 255)');
-    await shoot(page, 'status-dark-1280');
+    await screenshot(page, 'status-dark-1280');
     await page.goto(`${base}/snmp`);
-    await shoot(page, 'snmp-dark-1280');
+    await screenshot(page, 'snmp-dark-1280');
     await page.setViewportSize(PHONE);
     await noHorizontalScroll(page);
-    await shoot(page, 'snmp-dark-390');
+    await screenshot(page, 'snmp-dark-390');
     await page.setViewportSize(DESKTOP);
     // back to light for the rest
     await page.click('#theme-menu');
@@ -229,11 +164,8 @@ describe('panel in a real browser', () => {
   it('(g) runs a job: refreshes itself without JavaScript, live progress with it', async () => {
     noJs = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', javaScriptEnabled: false });
     const plain = await noJs.newPage();
-    watch(plain, 'nojs');
-    await plain.goto(`${base}/login`);
-    await plain.fill('#f-username', 'admin');
-    await plain.fill('#f-password', t.adminPassword);
-    await Promise.all([plain.waitForURL(`${base}/`), plain.click('[data-testid=login-submit]')]);
+    pageErrors.watch(plain, 'nojs');
+    await loginInBrowser(plain, base, t.adminPassword);
     expect(await plain.textContent('h1')).toContain(str(enCommon, 'status.title'));
 
     await plain.goto(`${base}/snmp`);
@@ -242,21 +174,15 @@ describe('panel in a real browser', () => {
     const html = await plain.content();
     expect(html).toContain('<noscript><meta http-equiv="refresh"');
     expect(await plain.getAttribute('#job-state', 'data-state')).toMatch(/^(queued|running)$/);
-    await shoot(plain, 'job-running-nojs-1280');
+    await screenshot(plain, 'job-running-nojs-1280');
 
     // the same job, with JavaScript (Catalan session): live updates over SSE until done
     await page.goto(jobUrl);
-    await page.waitForSelector('#job-state[data-state=succeeded]', { timeout: 20_000 });
+    await waitForJobSucceeded(page);
     expect((await page.textContent('#job-state'))?.trim()).toBe(str(caCommon, 'jobs.state.succeeded'));
-    expect(await page.getAttribute('#job-progress', 'aria-valuenow')).toBe('100');
-    expect((await page.textContent('#job-bar'))?.trim()).toBe('100%');
-    await page.waitForFunction(() => {
-      const bar = document.getElementById('job-bar')!.getBoundingClientRect();
-      const track = document.getElementById('job-progress')!.getBoundingClientRect();
-      return Math.abs(bar.width - track.width) < 1;
-    }, undefined, { timeout: 5_000 });
+    await waitForFullJobBar(page);
     expect(await page.isVisible('#job-result')).toBe(true);
-    await shoot(page, 'job-done-1280');
+    await screenshot(page, 'job-done-1280');
 
     // without JavaScript the meta refresh brings the finished state too
     await plain.waitForSelector('#job-state[data-state=succeeded]', { timeout: 20_000 });

@@ -2,21 +2,11 @@
 // from other nodes must stay text (no dialog ever, no console error, no CSP violation), the
 // client-side filter and RTT sort work instantly, the GET form works without JavaScript, and the
 // page fits a 390 px phone (tables scroll inside their own box). Screenshots in test-output/.
-import { mkdirSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser as PwBrowser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser as PwBrowser, BrowserContext, Page } from 'playwright-core';
 import { buildTestApp, type TestApp } from '../helpers/build-app.js';
+import { DESKTOP, PHONE, PageErrors, launchChromium, listenOnLoopback, loginInBrowser, screenshot } from '../helpers/browser.js';
 import type { ServiceRecord } from '../../src/discovery/record.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const SHOTS = path.join(REPO, 'test-output', 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 const XSS_SCRIPT = '<script>alert(1)</script>';
 const XSS_IMG = '"><img src=x onerror=alert(1)>';
@@ -32,45 +22,15 @@ describe('search page in a real browser', () => {
   let browser: PwBrowser;
   let context: BrowserContext;
   let page: Page;
-  const problems: string[] = [];
-
-  function watch(p: Page, label: string): void {
-    p.on('dialog', (dialog) => {
-      problems.push(`${label} DIALOG (${dialog.type()}): ${dialog.message()}`);
-      void dialog.dismiss().catch(() => undefined);
-    });
-    p.on('console', (message) => { if (message.type() === 'error') problems.push(`${label} console: ${message.text()}`); });
-    p.on('pageerror', (error) => problems.push(`${label} pageerror: ${error.message}`));
-  }
-
-  async function watchCsp(ctx: BrowserContext, label: string): Promise<void> {
-    await ctx.exposeBinding('__cloudyCsp', (_source, text: string) => { problems.push(`${label} CSP: ${text}`); });
-    await ctx.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (event) => {
-        (window as unknown as { __cloudyCsp(text: string): void }).__cloudyCsp(`${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
-      });
-    });
-  }
-
-  async function login(p: Page): Promise<void> {
-    await p.goto(`${base}/login`);
-    await p.fill('#f-username', 'admin');
-    await p.fill('#f-password', t.adminPassword);
-    await Promise.all([p.waitForURL(`${base}/`), p.click('[data-testid=login-submit]')]);
-  }
+  const pageErrors = new PageErrors();
+  const { problems } = pageErrors;
+  const login = (p: Page) => loginInBrowser(p, base, t.adminPassword);
 
   const visibleRows = (p: Page) => p.$$eval('tr.search-row', (rows) => rows.filter((r) => !(r as HTMLElement).hidden && (r as HTMLElement).offsetParent !== null).map((r) => ({
     node: r.getAttribute('data-node'), type: r.getAttribute('data-type'), rtt: r.getAttribute('data-rtt'),
   })));
 
-  async function shoot(p: Page, name: string): Promise<void> {
-    const file = path.join(SHOTS, `${name}.png`);
-    await p.screenshot({ path: file, fullPage: true });
-    expect(statSync(file).size, `${name}.png looks empty`).toBeGreaterThan(10_000);
-  }
-
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     t = await buildTestApp();
     const c = t.app.catalogue;
     c.setNode('serf', 'node-alpha', [
@@ -94,15 +54,12 @@ describe('search page in a real browser', () => {
     for (let i = 0; i < 12; i++) c.setNode('serf', `far-node-${i}`, [rec({ node: `far-node-${i}`, type: 'tahoe-lafs', port: 3456, description: `Grid introducer number ${i} with a fairly long description text`, microcloud: 'girona' })]);
     for (let i = 0; i < 12; i++) c.setRtt(`far-node-${i}`, 40 + i * 17);
 
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = t.app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no address');
-    base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    base = await listenOnLoopback(t.app);
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    await watchCsp(context, 'js');
+    await pageErrors.watchCsp(context, 'js');
     page = await context.newPage();
-    watch(page, 'js');
+    pageErrors.watch(page, 'js');
     await login(page);
   });
 
@@ -134,7 +91,7 @@ describe('search page in a real browser', () => {
     const options = await page.$$eval('#s-near-list option', (list) => list.map((o) => (o as HTMLOptionElement).value));
     expect(options).toContain(XSS_IMG);
     expect(problems).toEqual([]);
-    await shoot(page, 'search-1280');
+    await screenshot(page, 'search-1280');
   });
 
   it('filters instantly in the page (no request, no reload)', async () => {
@@ -211,7 +168,7 @@ describe('search page in a real browser', () => {
     const noJs = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', javaScriptEnabled: false });
     try {
       const plain = await noJs.newPage();
-      watch(plain, 'nojs');
+      pageErrors.watch(plain, 'nojs');
       await login(plain);
       await plain.goto(`${base}/search`);
       await plain.selectOption('#s-type', 'syncthing');
@@ -227,10 +184,10 @@ describe('search page in a real browser', () => {
 
   it('fits a 390 px phone: the page does not scroll sideways, the tables do', async () => {
     const phone = await browser.newContext({ viewport: PHONE, locale: 'en-US', isMobile: true, hasTouch: true });
-    await watchCsp(phone, 'phone');
+    await pageErrors.watchCsp(phone, 'phone');
     try {
       const p = await phone.newPage();
-      watch(p, 'phone');
+      pageErrors.watch(p, 'phone');
       await login(p);
       await p.goto(`${base}/search`);
       await p.waitForSelector('tr.search-row');
@@ -239,7 +196,7 @@ describe('search page in a real browser', () => {
       const box = await p.$eval('[data-testid=group-proxy3] .table-responsive', (el) => ({ client: el.clientWidth, scroll: el.scrollWidth }));
       expect(box.client).toBeLessThanOrEqual(PHONE.width);
       expect(box.scroll).toBeGreaterThan(box.client); // the table scrolls inside its box
-      await shoot(p, 'search-390');
+      await screenshot(p, 'search-390');
     } finally {
       await phone.close();
     }

@@ -18,6 +18,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** The local admin's first password, which the first start writes to <configDir>/initial-admin-password. */
+export function initialAdminPassword(configDir: string): string {
+  return readFileSync(path.join(configDir, 'initial-admin-password'), 'utf8').split('\n')[1]!;
+}
+
 export async function buildTestApp(options: Partial<BuildOptions> & { settings?: Partial<PanelConfig['settings']> } = {}): Promise<TestApp> {
   const root = createTempRoot();
   const base = mkdtempSync(path.join(tmpdir(), 'cloudy-app-'));
@@ -31,7 +36,7 @@ export async function buildTestApp(options: Partial<BuildOptions> & { settings?:
   };
   const app = await buildApp({ background: false, throttle: new LoginThrottle(1000), ...options, config, runner });
   await app.ready();
-  const adminPassword = readFileSync(path.join(config.configDir, 'initial-admin-password'), 'utf8').split('\n')[1]!;
+  const adminPassword = initialAdminPassword(config.configDir);
   return {
     app, root, runner, config, adminPassword,
     async close() {

@@ -2,55 +2,23 @@
 // named) on loopback, driven by Debian's chromium. The page in en, ca and es; install through the
 // UI reaches 100 % on the job page; bad list input shows translated, line-numbered errors next to
 // the fields, keeps the input and writes nothing; no horizontal scroll at phone width.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser as PwBrowser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser as PwBrowser, BrowserContext, Page } from 'playwright-core';
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-app.js';
+import {
+  DESKTOP, PHONE, PageErrors, expectFieldError, launchChromium, listenOnLoopback, localeString as str, loginInBrowser, readRepoJson,
+  screenshot, waitForJobSucceeded,
+} from '../../../test/helpers/browser.js';
 import { fakeNamed, seedDebianBind } from './fake-named.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const SHOTS = path.join(REPO, 'test-output', 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
+const dnsLocales = { en: readRepoJson('plugins/dns/locales/en.json'), ca: readRepoJson('plugins/dns/locales/ca.json'), es: readRepoJson('plugins/dns/locales/es.json') };
+const caCommon = readRepoJson('locales/ca/common.json');
+const enCommon = readRepoJson('locales/en/common.json');
 
-type Json = Record<string, unknown>;
-const readJson = (relative: string): Json => JSON.parse(readFileSync(path.join(REPO, relative), 'utf8')) as Json;
-function str(locale: Json, key: string): string {
-  const value = key.split('.').reduce<unknown>((node, part) => (node as Json | undefined)?.[part], locale);
-  if (typeof value !== 'string') throw new Error(`locale key ${key} missing`);
-  return value;
-}
-const dnsLocales = { en: readJson('plugins/dns/locales/en.json'), ca: readJson('plugins/dns/locales/ca.json'), es: readJson('plugins/dns/locales/es.json') };
-const caCommon = readJson('locales/ca/common.json');
-const enCommon = readJson('locales/en/common.json');
-
-const problems: string[] = [];
-const expectedHttpErrors: { status: number; path: string }[] = [];
-function watch(page: Page, label: string): void {
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(message.text());
-    if (failed) {
-      const where = new URL(message.location().url || page.url()).pathname;
-      const index = expectedHttpErrors.findIndex((e) => e.status === Number(failed[1]) && e.path === where);
-      if (index >= 0) { expectedHttpErrors.splice(index, 1); return; }
-    }
-    problems.push(`${label} console: ${message.text()} @ ${message.location().url || page.url()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`${label} pageerror: ${error.message} @ ${page.url()}`));
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  const file = path.join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  expect(statSync(file).size, `${name}.png looks empty`).toBeGreaterThan(10_000);
-}
+const pageErrors = new PageErrors();
+const { problems, expectedHttpErrors } = pageErrors;
 
 describe('DNS page in a real browser', () => {
   let t: TestApp;
@@ -64,7 +32,6 @@ describe('DNS page in a real browser', () => {
   };
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     t = await buildTestApp();
     seedDebianBind(t.root);
     fakeNamed(t.runner, t.root);
@@ -77,18 +44,12 @@ describe('DNS page in a real browser', () => {
       return { lines: ['dlstatus:1:40:Retrieving bind9', 'pmstatus:bind9:70:Installing bind9', 'pmstatus:bind9-dnsutils:90:Installing bind9-dnsutils'] };
     });
     await t.app.registry.refreshAll();
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = t.app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no address');
-    base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    base = await listenOnLoopback(t.app);
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
     page = await context.newPage();
-    watch(page, 'dns');
-    await page.goto(`${base}/login`);
-    await page.fill('#f-username', 'admin');
-    await page.fill('#f-password', t.adminPassword);
-    await Promise.all([page.waitForURL(`${base}/`), page.click('[data-testid=login-submit]')]);
+    pageErrors.watch(page, 'dns');
+    await loginInBrowser(page, base, t.adminPassword);
   });
 
   afterAll(async () => {
@@ -111,7 +72,7 @@ describe('DNS page in a real browser', () => {
       }
       expect((await page.textContent('#f-records-help'))?.trim()).toBe(str(l, 'form.records.help'));
       expect(await page.isVisible('[data-testid=install]')).toBe(true);
-      await shoot(page, `dns-${lang}-1280`);
+      await screenshot(page, `dns-${lang}-1280`);
     }
   });
 
@@ -119,11 +80,9 @@ describe('DNS page in a real browser', () => {
     await setLanguage('ca');
     await page.goto(`${base}/dns`);
     await Promise.all([page.waitForURL(/\/jobs\/[^/]+$/), page.click('[data-testid=install]')]);
-    await page.waitForSelector('#job-state[data-state=succeeded]', { timeout: 20_000 });
+    await waitForJobSucceeded(page);
     expect((await page.textContent('#job-state'))?.trim()).toBe(str(caCommon, 'jobs.state.succeeded'));
-    expect(await page.getAttribute('#job-progress', 'aria-valuenow')).toBe('100');
-    expect((await page.textContent('#job-bar'))?.trim()).toBe('100%');
-    await shoot(page, 'dns-install-done-1280');
+    await screenshot(page, 'dns-install-done-1280');
     const commands = t.runner.commands();
     expect(commands.some((c) => c.startsWith('apt-get') && c.endsWith('-- bind9 bind9-dnsutils'))).toBe(true);
     expect(commands).toContain('service named restart');
@@ -157,24 +116,13 @@ describe('DNS page in a real browser', () => {
       forwardZones: str(ca, 'errors.server').replace('{{line}}', '1'),
       zone: str(ca, 'errors.domainZone'),
     };
-    for (const [name, value] of Object.entries(bad)) {
-      const error = page.locator(`[data-field-error=${name}]`);
-      expect(await error.isVisible(), `error of ${name} visible`).toBe(true);
-      expect((await error.textContent())?.trim()).toBe(expected[name]);
-      const input = page.locator(`#f-${name}`);
-      expect(await input.inputValue()).toBe(value);
-      expect(await input.getAttribute('class')).toContain('is-invalid');
-      expect(await input.getAttribute('aria-describedby')).toContain(`f-${name}-error`);
-      const [inputBox, errorBox] = [await input.boundingBox(), await error.boundingBox()];
-      expect(errorBox!.y).toBeGreaterThanOrEqual(inputBox!.y + inputBox!.height - 1);
-      expect(errorBox!.y - (inputBox!.y + inputBox!.height)).toBeLessThan(40);
-    }
+    for (const [name, value] of Object.entries(bad)) await expectFieldError(page, name, expected[name], value);
     expect(await page.locator('[data-field-error=listenAddresses]').count()).toBe(0);
-    await shoot(page, 'dns-errors-ca-1280');
+    await screenshot(page, 'dns-errors-ca-1280');
     await page.setViewportSize(PHONE);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(PHONE.width);
-    await shoot(page, 'dns-errors-ca-390');
+    await screenshot(page, 'dns-errors-ca-390');
     await page.setViewportSize(DESKTOP);
 
     expect(readFileSync(t.root.p('/etc/bind/cloudy/zones.conf'), 'utf8')).toBe(zonesBefore);

@@ -15,9 +15,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../src/app.js';
-import { PanelSettingsSchema } from '../../../src/config.js';
-import { Browser } from '../../../test/helpers/build-app.js';
+import type { Browser } from '../../../test/helpers/build-app.js';
+import { startPanelOnHost, type PanelOnHost } from '../../../test/helpers/panel-on-host.js';
 import { parseDig } from '../dig.js';
 import { parseZoneFile } from '../dns-conf.js';
 
@@ -86,22 +85,15 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 describe('DNS plugin on the real host (bind9)', () => {
+  let panel: PanelOnHost | undefined;
   let app: FastifyInstance;
   let base: string;
   let b: Browser;
+  let runJob: PanelOnHost['runJob'];
   let dnsmasq: ChildProcess | undefined;
   let original: Map<string, Saved>;
   let originalCache: Set<string>;
   const originalDirs = new Set<string>();
-
-  const runJob = async (url: string, body: Record<string, string> = {}) => {
-    await b.get('/dns');
-    const res = await b.post(url, body);
-    expect(res.statusCode, res.body.slice(0, 800)).toBe(303);
-    const id = res.headers.location!.toString().split('/').pop()!;
-    await app.jobs.idle();
-    return { record: app.jobs.get(id)!, log: await app.jobs.logOf(id) };
-  };
 
   beforeAll(async () => {
     expect(spawnSync('dpkg-query', ['-W', '-f=${db:Status-Abbrev}', 'bind9', 'bind9-dnsutils', 'dnsmasq'], { encoding: 'utf8' }).stdout).toBe('ii ii ii ');
@@ -126,12 +118,9 @@ describe('DNS plugin on the real host (bind9)', () => {
       '--local=/global.test/', '--host-record=node2.global.test,10.99.0.2'], { stdio: 'ignore' });
     expect(await waitFor(() => dig('node1.fwd.test', 'A', { port: DNSMASQ_PORT }).status === 'NOERROR', 5000), 'dnsmasq answers').toBe(true);
 
-    app = await buildApp({ config: { configDir: path.join(base, 'etc'), dataDir: path.join(base, 'var'), rootPrefix: '/', settings: PanelSettingsSchema.parse({}) }, background: false });
-    await app.ready();
+    panel = await startPanelOnHost('dns', { dir: base });
+    ({ app, browser: b, runJob } = panel);
     await app.registry.refreshAll();
-    b = new Browser(app);
-    const password = readFileSync(path.join(base, 'etc', 'initial-admin-password'), 'utf8').split('\n')[1]!;
-    await b.login('admin', password);
   });
 
   afterAll(async () => {
@@ -140,7 +129,7 @@ describe('DNS plugin on the real host (bind9)', () => {
       process.kill(dnsmasq.pid, 'SIGTERM');
       await waitFor(() => dnsmasq!.exitCode !== null || dnsmasq!.signalCode !== null, 5000);
     }
-    await app?.close();
+    await panel?.close();
     // /etc/bind as it was: new files and folders out, the old ones back with their owner and mode.
     if (original) {
       for (const file of snapshot(BIND).keys()) if (!original.has(file)) rmSync(file, { force: true });

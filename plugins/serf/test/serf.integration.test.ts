@@ -5,14 +5,12 @@
 // file, the members table shows this node; stop works. Gossip binds 127.0.0.1 only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../src/app.js';
-import { PanelSettingsSchema } from '../../../src/config.js';
-import { Browser } from '../../../test/helpers/build-app.js';
+import type { Browser } from '../../../test/helpers/build-app.js';
+import { startPanelOnHost, type PanelOnHost } from '../../../test/helpers/panel-on-host.js';
 import { decodeDocument } from '../../../src/discovery/codec.js';
 import { RECORDS_FILE } from '../../../src/discovery/discovery.js';
 
@@ -25,20 +23,12 @@ const serfStatus = () => spawnSync('service', ['serf', 'status']).status;
 const serfCli = (...args: string[]) => spawnSync('serf', [args[0]!, `-rpc-addr=${RPC}`, ...args.slice(1)], { encoding: 'utf8' });
 
 describe('serf plugin on the real host', () => {
+  let panel: PanelOnHost | undefined;
   let app: FastifyInstance;
-  let base: string;
   let b: Browser;
+  let runJob: PanelOnHost['runJob'];
   const saved = new Map<string, string | undefined>();
   const recordsDirExisted = existsSync(path.dirname(RECORDS_FILE));
-
-  const runJob = async (url: string, form: Record<string, string> = {}) => {
-    await b.get('/serf');
-    const res = await b.post(url, form);
-    expect(res.statusCode, res.body.slice(0, 500)).toBe(303);
-    const id = res.headers.location!.toString().split('/').pop()!;
-    await app.jobs.idle();
-    return { record: app.jobs.get(id)!, log: await app.jobs.logOf(id) };
-  };
 
   beforeAll(async () => {
     for (const file of [CONF, RECORDS_FILE]) saved.set(file, existsSync(file) ? readFileSync(file, 'utf8') : undefined);
@@ -46,24 +36,19 @@ describe('serf plugin on the real host', () => {
       spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'serf'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     }
     spawnSync('service', ['serf', 'stop']);
-    base = mkdtempSync(path.join(tmpdir(), 'cloudy-serf-it-'));
-    app = await buildApp({ config: { configDir: path.join(base, 'etc'), dataDir: path.join(base, 'var'), rootPrefix: '/', settings: PanelSettingsSchema.parse({}) }, background: false });
-    await app.ready();
-    b = new Browser(app);
-    const password = readFileSync(path.join(base, 'etc', 'initial-admin-password'), 'utf8').split('\n')[1]!;
-    await b.login('admin', password);
+    panel = await startPanelOnHost('serf');
+    ({ app, browser: b, runJob } = panel);
   });
 
   afterAll(async () => {
     spawnSync('service', ['serf', 'stop']);
-    await app?.close();
+    await panel?.close();
     for (const [file, content] of saved) {
       if (content === undefined) rmSync(file, { force: true });
       else writeFileSync(file, content);
       rmSync(file + '.cloudy-bak', { force: true });
     }
     if (!recordsDirExisted) rmSync(path.dirname(RECORDS_FILE), { recursive: true, force: true });
-    rmSync(base, { recursive: true, force: true });
   });
 
   it('applies settings: config 0640 root:_serf, serf restarts as _serf and answers on the configured RPC', async () => {

@@ -3,14 +3,11 @@
 // setting snmpd cannot use (its port is taken) is rolled back and the agent keeps answering.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import dgram from 'node:dgram';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../src/app.js';
-import { PanelSettingsSchema } from '../../../src/config.js';
-import { Browser } from '../../../test/helpers/build-app.js';
+import type { Browser } from '../../../test/helpers/build-app.js';
+import { startPanelOnHost, type PanelOnHost } from '../../../test/helpers/panel-on-host.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tier runs as root');
 
@@ -25,32 +22,19 @@ const snmpwalk = (port: number, community: string) =>
   spawnSync('snmpwalk', ['-v2c', '-c', community, '-On', '-t', '1', '-r', '1', `127.0.0.1:${port}`, '.1.3.6.1.2.1.1'], { encoding: 'utf8', env: { ...process.env, MIBS: '' } });
 
 describe('SNMP plugin on the real host', () => {
+  let panel: PanelOnHost | undefined;
   let app: FastifyInstance;
-  let base: string;
   let b: Browser;
-
-  const runJob = async (url: string, form: Record<string, string> = {}) => {
-    await b.get('/snmp');
-    const res = await b.post(url, form);
-    expect(res.statusCode, res.body.slice(0, 500)).toBe(303);
-    const id = res.headers.location!.toString().split('/').pop()!;
-    await app.jobs.idle();
-    return { record: app.jobs.get(id)!, log: await app.jobs.logOf(id) };
-  };
+  let runJob: PanelOnHost['runJob'];
 
   beforeAll(async () => {
-    base = mkdtempSync(path.join(tmpdir(), 'cloudy-snmp-it-'));
-    app = await buildApp({ config: { configDir: path.join(base, 'etc'), dataDir: path.join(base, 'var'), rootPrefix: '/', settings: PanelSettingsSchema.parse({}) }, background: false });
-    await app.ready();
-    b = new Browser(app);
-    const password = readFileSync(path.join(base, 'etc', 'initial-admin-password'), 'utf8').split('\n')[1]!;
-    await b.login('admin', password);
+    panel = await startPanelOnHost('snmp');
+    ({ app, browser: b, runJob } = panel);
   });
 
   afterAll(async () => {
     spawnSync('service', ['snmpd', 'stop']);
-    await app?.close();
-    rmSync(base, { recursive: true, force: true });
+    await panel?.close();
   });
 
   it('removes (purge) and installs snmpd through jobs, with progress, and starts it with safe defaults', async () => {

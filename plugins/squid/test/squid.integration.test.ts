@@ -6,15 +6,12 @@
 // are both rolled back while the proxy keeps serving. All traffic stays on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../src/app.js';
-import { PanelSettingsSchema } from '../../../src/config.js';
-import { Browser } from '../../../test/helpers/build-app.js';
+import type { Browser } from '../../../test/helpers/build-app.js';
+import { startPanelOnHost, type PanelOnHost } from '../../../test/helpers/panel-on-host.js';
 import type { SquidModel } from '../model.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tier runs as root');
@@ -66,8 +63,8 @@ function request(options: http.RequestOptions): Promise<Answer> {
 const maxSwapKb = (report: string) => Number(/^Maximum Swap Size\s*:\s*(\d+) KB/m.exec(report)?.[1]);
 
 describe('Squid plugin on the real host', () => {
+  let panel: PanelOnHost | undefined;
   let app: FastifyInstance;
-  let base: string;
   let b: Browser;
   const timings: string[] = [];
 
@@ -79,13 +76,7 @@ describe('Squid plugin on the real host', () => {
   });
 
   const runJob = async (url: string, body: Record<string, string> = {}) => {
-    await b.get('/squid');
-    const res = await b.post(url, body);
-    expect(res.statusCode, res.body.slice(0, 2000)).toBe(303);
-    const id = res.headers.location!.toString().split('/').pop()!;
-    await app.jobs.idle();
-    const record = app.jobs.get(id)!;
-    const log = await app.jobs.logOf(id);
+    const { record, log } = await panel!.runJob(url, body);
     timings.push(`${url} ${JSON.stringify(body).slice(0, 60)}: ${record.state} in ${((record.finishedAt! - record.startedAt!) / 1000).toFixed(1)} s`);
     return { record, log };
   };
@@ -96,12 +87,8 @@ describe('Squid plugin on the real host', () => {
   };
 
   beforeAll(async () => {
-    base = mkdtempSync(path.join(tmpdir(), 'cloudy-squid-it-'));
-    app = await buildApp({ config: { configDir: path.join(base, 'etc'), dataDir: path.join(base, 'var'), rootPrefix: '/', settings: PanelSettingsSchema.parse({}) }, background: false });
-    await app.ready();
-    b = new Browser(app);
-    const password = readFileSync(path.join(base, 'etc', 'initial-admin-password'), 'utf8').split('\n')[1]!;
-    await b.login('admin', password);
+    panel = await startPanelOnHost('squid');
+    ({ app, browser: b } = panel);
   });
 
   afterAll(async () => {
@@ -110,8 +97,7 @@ describe('Squid plugin on the real host', () => {
     spawnSync('service', ['squid', 'stop']);
     timings.push(`service squid stop: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.log(`squid integration timings:\n  ${timings.join('\n  ')}`);
-    await app?.close();
-    rmSync(base, { recursive: true, force: true });
+    await panel?.close();
   });
 
   it('purges and installs squid through jobs, with progress, and starts it with the panel\'s defaults', async () => {
