@@ -1,16 +1,17 @@
 // buildApp(options): the whole panel as a Fastify instance. Never listens (server.ts does).
 import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
-import fastifyCompress from '@fastify/compress';
 import { createSystem, type Runner, type System } from './system/index.js';
 import { HostStatusCache } from './system/sysinfo.js';
 import { ConfigFiles } from './system/files.js';
 import { RootPrefix } from './system/root.js';
+import compressPlugin from './core/compress.js';
 import i18nPlugin, { createI18n, isLanguage } from './core/i18n.js';
 import sessionPlugin from './core/session.js';
 import csrfPlugin from './core/csrf.js';
@@ -35,6 +36,42 @@ import { registryServices } from './discovery/publisher.js';
 import { updateSettingsFile, type PanelConfig } from './config.js';
 import { plugins as defaultPlugins } from '../plugins/index.js';
 
+const BACKGROUND_DELAY_MS = 1500;
+
+/**
+ * Fastify's JSON-schema compilers (ajv, fast-json-stringify) load when a route first declares a
+ * schema, not at every start (~10 ms and a few MB): the panel validates with zod, so they never
+ * load unless somebody adds a Fastify schema, which then works as usual.
+ */
+type CompilerFactory = (...args: unknown[]) => unknown;
+/** Fastify's own dependency, resolved from where Fastify is installed (as Fastify would). */
+const fastifyDependency = (name: string) => {
+  const requireHere = createRequire(import.meta.url);
+  return (createRequire(requireHere.resolve('fastify'))(name) as () => CompilerFactory)();
+};
+let validatorFactory: CompilerFactory | undefined;
+let serializerFactory: CompilerFactory | undefined;
+const schemaCompilersOnDemand = {
+  buildValidator: (...args: unknown[]) => (validatorFactory ??= fastifyDependency('@fastify/ajv-compiler'))(...args),
+  buildSerializer: (...args: unknown[]) => (serializerFactory ??= fastifyDependency('@fastify/fast-json-stringify-compiler'))(...args),
+} as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
+/**
+ * Fastify's access log ("incoming request", "request completed") at level debug instead of info:
+ * two JSON lines per page view cost about as much CPU as rendering the page, and journald keeps
+ * them. LOG_LEVEL=debug shows them; errors are still logged as Fastify does.
+ */
+class DebugAccessLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) super.requestCompleted(error, request, reply);
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 /** The repository (or installed package) root: views/, locales/, public/, plugins/ live here. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), fileURLToPath(import.meta.url).includes('/dist/') ? '../..' : '..');
 
@@ -46,6 +83,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Start background refreshers (status, sysinfo). Off in unit tests for determinism. */
   background?: boolean;
+  /** How long after ready the background refreshers start (default 1.5 s). */
+  backgroundDelayMs?: number;
   throttle?: LoginThrottle;
 }
 
@@ -84,6 +123,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const { config } = options;
   const app = Fastify({
     logger: options.logger ?? false,
+    logController: new DebugAccessLog(),
+    schemaController: { compilersFactory: schemaCompilersOnDemand },
     trustProxy: false,
     bodyLimit: 256 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
@@ -140,18 +181,19 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   discovery = createSerfDiscovery({ catalogue: app.catalogue, registry, system, log: app.log.child({ component: 'serf-discovery' }) });
   app.decorate('discovery', discovery);
 
-  await app.register(fastifyCompress, { threshold: 1024, encodings: ['br', 'gzip', 'deflate'], brotliOptions: { params: { 1: 4 } } as never });
+  await app.register(compressPlugin, { threshold: 1024 });
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
   await app.register(i18nPlugin, { i18n, defaultLanguage: isLanguage(config.settings.defaultLanguage) ? config.settings.defaultLanguage : 'en' });
   await app.register(sessionPlugin, { key: await loadSessionKey(config.configDir) });
-  await app.register(viewPlugin, { projectRoot: PROJECT_ROOT, menus: () => withCoreEntries(registry.menus()), production: process.env.NODE_ENV !== 'development' });
+  const menus = withCoreEntries(registry.menus()); // fixed once the plugins are loaded
+  await app.register(viewPlugin, { projectRoot: PROJECT_ROOT, menus: () => menus, production: process.env.NODE_ENV !== 'development' });
   await app.register(csrfPlugin);
   await app.register(authPlugin, { admin, ldapSettings: () => config.settings.ldap, throttle: options.throttle });
 
   await app.register(statusPages, { host: hostStatus, registry });
   await app.register(languagePages);
-  await app.register(menuPages, { menus: () => withCoreEntries(registry.menus()) });
+  await app.register(menuPages, { menus: () => menus });
   await app.register(jobPages, { jobs });
   await app.register(searchPages, { catalogue: () => app.catalogue, registry });
   await app.register(systemPages, {
@@ -176,11 +218,19 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
 
   if (options.background ?? true) {
+    // Shortly after start-up, not during it: the refreshers spawn processes (service status) and
+    // read /proc and /sys, which would compete with the first requests on a small box. Until then
+    // the status page shows node:os facts and "status unknown".
+    let timer: NodeJS.Timeout | undefined;
     app.addHook('onReady', async () => {
-      hostStatus.start();
-      registry.startBackgroundRefresh();
-      discovery?.start();
+      timer = setTimeout(() => {
+        hostStatus.start();
+        registry.startBackgroundRefresh();
+        discovery?.start();
+      }, options.backgroundDelayMs ?? BACKGROUND_DELAY_MS);
+      timer.unref();
     });
+    app.addHook('onClose', async () => clearTimeout(timer));
   } else {
     app.addHook('onReady', async () => registry.refreshAll());
   }

@@ -31,6 +31,10 @@ export function defaultSettings(): DnsSettings {
   };
 }
 
+const readOptions = (text: string | undefined) => (text ? { parsed: parseOptionsConf(text), managed: text.includes(MANAGED) } : undefined);
+const readZones = (text: string | undefined) => (text ? parseZonesConf(text) : undefined);
+const readZone = (text: string | undefined) => (text ? parseZoneFile(text) : undefined);
+
 export interface DnsModelOptions {
   /** How many times (and how far apart) to ask named for the zone's SOA after a restart. */
   probeAttempts?: number;
@@ -64,14 +68,13 @@ export class DnsModel implements PluginModel {
   /** Current settings from the real files; what they lack comes from the defaults. */
   async read(): Promise<{ settings: DnsSettings; managed: boolean; serial?: number }> {
     const system = this.ctx.system;
-    const options = await system.readFile(OPTIONS_CONF);
-    const zones = await system.readFile(ZONES_CONF);
-    const fromZones = zones ? parseZonesConf(zones) : undefined;
-    const zoneText = fromZones?.zone ? await system.readFile(zoneFilePath(fromZones.zone)) : undefined;
-    const fromZone = zoneText ? parseZoneFile(zoneText) : undefined;
+    // each file parsed once per change (ConfigFiles.readParsed)
+    const options = await system.readParsed(OPTIONS_CONF, readOptions);
+    const fromZones = await system.readParsed(ZONES_CONF, readZones);
+    const fromZone = fromZones?.zone ? await system.readParsed(zoneFilePath(fromZones.zone), readZone) : undefined;
     const merged: DnsSettings = {
       ...defaultSettings(),
-      ...(options ? parseOptionsConf(options) : {}),
+      ...(options?.parsed ?? {}),
       ...(fromZones ? { forwardZones: fromZones.forwardZones } : {}),
       ...(fromZones?.zone ? { zone: fromZones.zone } : {}),
       ...(fromZone ? { records: fromZone.records } : {}),
@@ -79,7 +82,7 @@ export class DnsModel implements PluginModel {
     const valid = DnsFormSchema.safeParse(settingsToForm(merged));
     return {
       settings: valid.success ? valid.data : merged,
-      managed: Boolean(options?.includes(MANAGED) && fromZones?.zone),
+      managed: Boolean(options?.managed && fromZones?.zone),
       serial: fromZone?.serial,
     };
   }

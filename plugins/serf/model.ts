@@ -17,6 +17,9 @@ interface LocalState {
   defaultNodeName?: string;
 }
 
+/** The config file as read() needs it (parsed once per change, see ConfigFiles.readParsed). */
+const readSerfConf = (text: string | undefined) => ({ parsed: text ? parseSerfConf(text) : {}, exists: text !== undefined });
+
 export function newEncryptKey(): string {
   return randomBytes(32).toString('base64');
 }
@@ -72,12 +75,11 @@ export class SerfModel implements PluginModel, DiscoveryEndpointProvider {
 
   /** Current settings from the real config file; missing fields come from the defaults. */
   async read(): Promise<{ settings: SerfSettings; managed: boolean }> {
-    const text = await this.ctx.system.readFile(SERF_CONF);
-    const parsed = text ? parseSerfConf(text) : {};
+    const { parsed, exists } = await this.ctx.system.readParsed(SERF_CONF, readSerfConf);
     const state = await this.readState();
     const merged = { ...(await this.defaults()), ...parsed, ...(state.microcloud !== undefined ? { microcloud: state.microcloud } : {}) };
     const valid = SerfSettingsSchema.safeParse(merged);
-    return { settings: valid.success ? valid.data : await this.defaults(), managed: text !== undefined && valid.success };
+    return { settings: valid.success ? valid.data : await this.defaults(), managed: exists && valid.success };
   }
 
   private async serfGid(): Promise<number | undefined> {

@@ -20,6 +20,13 @@ export function defaultSettings(): SnmpSettings {
   };
 }
 
+/** snmpd.conf as read() needs it (cached by the system layer until the file changes); `complete`:
+ * the settings when the file alone has every one of them, valid (as read() would merge them). */
+function readSnmpdConf(text: string | undefined) {
+  const parsed = text ? parseSnmpdConf(text) : {};
+  return { parsed, managed: Boolean(text?.includes('Managed by Cloudy panel')), complete: SnmpSettingsSchema.safeParse(parsed).data };
+}
+
 export type SysNameProbe = (host: string, port: number, community: string, timeoutMs: number) => Promise<string | undefined>;
 
 export class SnmpModel implements PluginModel {
@@ -27,13 +34,13 @@ export class SnmpModel implements PluginModel {
 
   /** Current settings from the real snmpd.conf; fields it lacks come from the defaults. */
   async read(): Promise<{ settings: SnmpSettings; managed: boolean }> {
-    const text = await this.ctx.system.readFile(SNMPD_CONF);
-    const parsed = text ? parseSnmpdConf(text) : {};
+    const { parsed, managed, complete } = await this.ctx.system.readParsed(SNMPD_CONF, readSnmpdConf);
+    if (complete) return { settings: complete, managed }; // every field in the file: no defaults
     const merged = { ...defaultSettings(), ...parsed };
     const valid = SnmpSettingsSchema.safeParse(merged);
     return {
       settings: valid.success ? valid.data : { ...merged, community: defaultSettings().community },
-      managed: Boolean(text?.includes('Managed by Cloudy panel')),
+      managed,
     };
   }
 

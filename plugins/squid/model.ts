@@ -38,6 +38,10 @@ export function defaultSettings(): SquidSettings {
   };
 }
 
+const readFragment = (text: string | undefined) =>
+  ({ parsed: text ? parseSquidConf(text) : {}, managed: Boolean(text?.includes('Managed by Cloudy panel')) });
+const readMainPorts = (text: string | undefined) => squidConfListenPorts(text ?? '');
+
 export interface HostProblem {
   key: string;
   params?: Record<string, string>;
@@ -70,12 +74,13 @@ export class SquidModel implements PluginModel {
 
   /** Current settings from the fragment; what it lacks (or has invalid) comes from the defaults. */
   async read(): Promise<SquidReading> {
-    const [text, main] = await Promise.all([
-      this.ctx.system.readFile(SQUID_FRAGMENT),
-      this.ctx.system.readFile(SQUID_CONF),
+    // both parsed once per change of the file (squid.conf is large), see ConfigFiles.readParsed
+    const [fragment, ports] = await Promise.all([
+      this.ctx.system.readParsed(SQUID_FRAGMENT, readFragment),
+      this.ctx.system.readParsed(SQUID_CONF, readMainPorts),
     ]);
     const defaults = defaultSettings();
-    const merged: Record<string, unknown> = { ...defaults, ...(text ? parseSquidConf(text) : {}) };
+    const merged: Record<string, unknown> = { ...defaults, ...fragment.parsed };
     let valid = SquidSettingsSchema.safeParse(merged);
     if (!valid.success) {
       // a hand-edited fragment: keep what is valid, show defaults for the rest
@@ -85,10 +90,9 @@ export class SquidModel implements PluginModel {
       }
       valid = SquidSettingsSchema.safeParse(merged);
     }
-    const ports = squidConfListenPorts(main ?? '');
     return {
       settings: valid.success ? valid.data : defaults,
-      managed: Boolean(text?.includes('Managed by Cloudy panel')),
+      managed: fragment.managed,
       mainPorts: ports.ports,
       mainBarePorts: ports.bare,
     };

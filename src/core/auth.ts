@@ -70,14 +70,17 @@ export default fp(async (app, opts: { admin: AdminStore; ldapSettings: () => Lda
     return opts.ldapSettings().enabled;
   };
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.routeOptions.config?.public || request.url.startsWith('/assets/')) return;
-    if (isLoggedIn(request)) return;
+  // callback style: the usual case (logged in, or a public route) goes on without a promise
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.routeOptions.config?.public || request.url.startsWith('/assets/')) return done();
+    if (isLoggedIn(request)) return done();
     if (request.session.user) delete request.session.user; // stale (password changed, LDAP off)
+    // answered here: done() is not called
     if (request.method === 'GET' && !request.headers.accept?.includes('text/event-stream')) {
-      return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
+      reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
+    } else {
+      reply.code(401).send({ error: 'login required' });
     }
-    return reply.code(401).send({ error: 'login required' });
   });
 
   const renderLogin = (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) =>

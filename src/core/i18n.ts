@@ -58,6 +58,47 @@ export async function createI18n(projectRoot: string, pluginIds: readonly string
   return instance;
 }
 
+/** Most distinct option-less keys one language keeps translated (keys come from code and templates). */
+const MEMO_LIMIT = 5000;
+
+/**
+ * `getFixedT(lng)` with the result of every option-less call (`t(key)`, or `t(key, {})`) remembered:
+ * i18next resolves namespaces, fallback languages and nesting on each call, which made up a quarter
+ * of a page's CPU. The answer to an option-less key depends only on the resources, so the memo is
+ * dropped whenever a resource or bundle is added or removed. Calls with options (interpolation,
+ * plurals, defaultValue, ...) always go to i18next.
+ */
+export function memoizedT(instance: i18n, lng: LanguageCode): TFunction {
+  const base = instance.getFixedT(lng);
+  const call = base as unknown as (...args: unknown[]) => unknown;
+  const memo = new Map<string, string>();
+  const clear = () => memo.clear();
+  instance.store.on('added', clear);
+  instance.store.on('removed', clear);
+  const t = (key: unknown, ...rest: unknown[]) => {
+    const options = rest[0];
+    if (typeof key !== 'string' || rest.length > 1 || (options !== undefined && !isEmptyObject(options))) {
+      return call(key, ...rest);
+    }
+    let value = memo.get(key);
+    if (value === undefined) {
+      const translated = call(key);
+      if (typeof translated !== 'string') return translated;
+      value = translated;
+      if (memo.size < MEMO_LIMIT) memo.set(key, value);
+    }
+    return value;
+  };
+  const { lng: fixedLng, ns, keyPrefix } = base as unknown as { lng: string; ns: unknown; keyPrefix: unknown };
+  return Object.assign(t, { lng: fixedLng, ns, keyPrefix }) as unknown as TFunction;
+}
+
+function isEmptyObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  for (const _ in value) return false;
+  return true;
+}
+
 /** Picks the best supported language from an Accept-Language header. */
 export function negotiateLanguage(header: string | undefined, fallback: LanguageCode): LanguageCode {
   if (!header) return fallback;
@@ -87,10 +128,11 @@ export default fp(async (app, opts: { i18n: i18n; defaultLanguage: LanguageCode 
   app.decorate('i18n', opts.i18n);
   app.decorateRequest('lang', 'en');
   app.decorateRequest('t', null as unknown as TFunction);
-  const fixed = new Map(LANGUAGE_CODES.map((code) => [code, opts.i18n.getFixedT(code)]));
-  app.addHook('onRequest', async (request) => {
+  const fixed = new Map(LANGUAGE_CODES.map((code) => [code, memoizedT(opts.i18n, code)]));
+  app.addHook('onRequest', (request, _reply, done) => {
     const cookie = request.cookies?.[LANG_COOKIE];
     request.lang = isLanguage(cookie) ? cookie : negotiateLanguage(request.headers['accept-language'], opts.defaultLanguage);
     request.t = fixed.get(request.lang)!;
+    done();
   });
 }, { name: 'i18n', dependencies: ['@fastify/cookie'] });

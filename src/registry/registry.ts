@@ -84,7 +84,11 @@ export class Registry {
     if (this.timer) clearInterval(this.timer);
   }
 
+  private menusCache?: Menus;
+
+  /** The plugins' menu entries by section (computed once: the plugin list never changes). Read-only. */
   menus(): Menus {
+    if (this.menusCache) return this.menusCache;
     const menus = Object.fromEntries(MENU_SECTIONS.map((s) => [s, [] as MenuEntry[]])) as Menus;
     for (const { context: { manifest } } of this.plugins.values()) {
       menus[manifest.menu.section].push({
@@ -94,7 +98,8 @@ export class Registry {
         order: manifest.menu.order,
       });
     }
-    for (const section of MENU_SECTIONS) menus[section].sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
+    for (const section of MENU_SECTIONS) Object.freeze(menus[section].sort((a, b) => a.order - b.order || a.id.localeCompare(b.id)));
+    this.menusCache = Object.freeze(menus);
     return menus;
   }
 

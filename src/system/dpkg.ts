@@ -10,6 +10,13 @@ export interface PackageState {
   installed: boolean;
 }
 
+/**
+ * A copy that does not keep `text` alive: V8 makes substrings of 13+ characters "slices" that
+ * hold on to the whole parent, and the status file is ~1 MB (2 MB in memory when it has any
+ * non-ASCII description).
+ */
+const own = (value: string) => (value.length < 13 ? value : (' ' + value).slice(1));
+
 export function parseDpkgStatus(text: string): Map<string, PackageState> {
   const packages = new Map<string, PackageState>();
   for (const stanza of text.split(/\n\s*\n/)) {
@@ -26,13 +33,18 @@ export function parseDpkgStatus(text: string): Map<string, PackageState> {
     const installed = status.split(/\s+/)[2] === 'installed';
     // Multi-arch packages appear once per architecture; keep the installed one.
     const previous = packages.get(name);
-    if (!previous || (!previous.installed && installed)) packages.set(name, { name, status, version, installed });
+    if (!previous || (!previous.installed && installed)) {
+      const key = own(name);
+      packages.set(key, { name: key, status: own(status), version: version === undefined ? undefined : own(version), installed });
+    }
   }
   return packages;
 }
 
 export class DpkgStatus {
   private cache?: { mtimeMs: number; size: number; packages: Map<string, PackageState> };
+  /** The read in progress: every plugin asks at once when the status refresh starts. */
+  private reading?: Promise<unknown>;
 
   constructor(private readonly root: RootPrefix) {}
 
@@ -41,6 +53,18 @@ export class DpkgStatus {
   }
 
   async all(): Promise<Map<string, PackageState>> {
+    // one parse at a time; after waiting, the usual stat decides whether that parse is current
+    while (this.reading) await this.reading.catch(() => undefined);
+    const reading = this.load();
+    this.reading = reading;
+    try {
+      return await reading;
+    } finally {
+      if (this.reading === reading) this.reading = undefined;
+    }
+  }
+
+  private async load(): Promise<Map<string, PackageState>> {
     let stat;
     try {
       stat = await fs.stat(this.file);

@@ -1,5 +1,5 @@
 // Config files: atomic writes (temp + fsync + rename) with a backup, restore, and "managed" headers.
-import { promises as fs, constants as fsConstants } from 'node:fs';
+import { promises as fs, constants as fsConstants, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RootPrefix } from './root.js';
 
@@ -22,8 +22,60 @@ export interface WriteOptions {
   gid?: number;
 }
 
+/** A file changed less than this long ago is not remembered: another write within the same
+ * timestamp tick could keep its size and times (the "racy timestamp" problem git also has). */
+const RACY_MS = 2000;
+
+/** What tells one version of a file from another (all zero: the file does not exist). */
+interface FileIdentity { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }
+const MISSING: FileIdentity = { dev: 0, ino: 0, size: 0, mtimeMs: 0, ctimeMs: 0 };
+const sameFile = (a: FileIdentity, b: FileIdentity) =>
+  a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.dev === b.dev;
+
 export class ConfigFiles {
-  constructor(private readonly root: RootPrefix) {}
+  private readonly parsed = new Map<string, { real: string; identity: FileIdentity; results: WeakMap<object, unknown> }>();
+  private readonly racyMs: number;
+
+  /** `racyMs`: tests lower it to see the cache at work on files they have just written. */
+  constructor(private readonly root: RootPrefix, options: { racyMs?: number } = {}) {
+    this.racyMs = options.racyMs ?? RACY_MS;
+  }
+
+  /**
+   * `parse(text)` of a file (`undefined` when it does not exist), remembered per parse function
+   * until the file changes: a page view costs one stat() instead of open/read/close and a parse.
+   * The file is identified by device, inode, size, mtime and ctime, so an atomic replace (new
+   * inode) and an in-place edit by hand are both seen on the next call. A file changed in the
+   * last 2 s is parsed again each time, so two writes within one timestamp tick cannot hide the
+   * second, and a remembered file's next change moves its times by more than any rounding.
+   * The result is shared: it is frozen, treat it as read-only.
+   */
+  async readParsed<T>(osPath: string, parse: (text: string | undefined) => T): Promise<T> {
+    const entry = this.parsed.get(osPath);
+    const real = entry?.real ?? this.root.path(osPath);
+    let stat: FileIdentity | undefined;
+    try {
+      // statSync on purpose: a metadata lookup in the inode cache takes a few µs, the promise
+      // version costs several times that in CPU (thread-pool round trip) on a page's hot path
+      stat = statSync(real, { throwIfNoEntry: false });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    }
+    const identity = stat ?? MISSING;
+    const same = entry !== undefined && sameFile(entry.identity, identity);
+    if (same && entry.results.has(parse)) return entry.results.get(parse) as T;
+    // read after stat: the text is at least as new as the identity, so a change after the stat
+    // shows as a new identity next time (never a stale result)
+    const result = deepFreeze(parse(stat ? await this.read(osPath) : undefined));
+    if (Date.now() - Math.max(identity.mtimeMs, identity.ctimeMs) >= this.racyMs) {
+      const { dev, ino, size, mtimeMs, ctimeMs } = identity;
+      const kept = same ? entry : { real, identity: { dev, ino, size, mtimeMs, ctimeMs }, results: new WeakMap<object, unknown>() };
+      kept.results.set(parse, result);
+      this.parsed.set(osPath, kept);
+    }
+    return result;
+  }
 
   async read(osPath: string): Promise<string | undefined> {
     try {
@@ -113,6 +165,14 @@ export class ConfigFiles {
   async mkdir(osPath: string, mode = 0o755): Promise<void> {
     await fs.mkdir(this.root.path(osPath), { recursive: true, mode });
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 /** The first lines of every file the panel generates. */

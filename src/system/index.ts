@@ -128,6 +128,12 @@ export class PluginSystem {
     return this.system.files.read(osPath);
   }
 
+  /** `parse(text)` of a declared file, remembered until the file changes (read-only result). */
+  readParsed<T>(osPath: string, parse: (text: string | undefined) => T): Promise<T> {
+    this.allowPath(osPath);
+    return this.system.files.readParsed(osPath, parse);
+  }
+
   writeFile(osPath: string, content: string, options?: WriteOptions): Promise<void> {
     this.allowPath(osPath);
     return this.system.files.writeAtomic(osPath, content, options);

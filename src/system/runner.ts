@@ -1,6 +1,10 @@
 // The one way to run an OS command: an argv array (never a shell), a timeout and a fixed
 // environment. Injected everywhere so unit tests can record argv instead of mocking modules.
-import { execa } from 'execa';
+// execa loads on first use (~90 ms of module loading the panel does not need to start).
+import type { execa as Execa } from 'execa';
+
+let loaded: Promise<typeof Execa> | undefined;
+const loadExeca = () => (loaded ??= import('execa').then((m) => m.execa));
 
 export interface RunOptions {
   /** Written to the command's stdin (debconf answers, never on the command line). */
@@ -51,6 +55,7 @@ export function createExecaRunner(): Runner {
     async run(argv, options = {}) {
       assertArgv(argv);
       const [file, ...args] = argv;
+      const execa = await loadExeca();
       const subprocess = execa(file, args, {
         input: options.input,
         timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -88,6 +93,7 @@ export function createExecaRunner(): Runner {
     async spawnDetached(argv, options) {
       assertArgv(argv);
       const [file, ...args] = argv;
+      const execa = await loadExeca();
       const subprocess = execa(file, args, {
         env: { ...BASE_ENV, ...options.env },
         extendEnv: false,

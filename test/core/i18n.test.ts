@@ -1,6 +1,6 @@
 import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { createI18n, negotiateLanguage } from '../../src/core/i18n.js';
+import { createI18n, memoizedT, negotiateLanguage } from '../../src/core/i18n.js';
 import { Browser, buildTestApp, type TestApp } from '../helpers/build-app.js';
 
 const ca = JSON.parse(readFileSync('locales/ca/common.json', 'utf8'));
@@ -21,6 +21,19 @@ describe('language choice', () => {
     expect(i18n.getFixedT('ca')('onlyInEnglish')).toBe('Only English');
     expect(i18n.getFixedT('ca')('nav.system')).toBe(ca.nav.system);
     expect(i18n.getFixedT('es')('snmp:title')).toBe(JSON.parse(readFileSync('plugins/snmp/locales/es.json', 'utf8')).title);
+  });
+
+  it('memoizes option-less lookups per language, and forgets them when resources change', async () => {
+    const i18n = await createI18n(process.cwd(), ['snmp']);
+    const t = memoizedT(i18n, 'ca');
+    i18n.addResource('en', 'common', 'later', 'English {{n}}');
+    expect(t('later')).toBe('English {{n}}');
+    expect(t('later', { n: 2 })).toBe('English 2'); // options always reach i18next
+    i18n.addResource('ca', 'common', 'later', 'Català {{n}}');
+    expect(t('later')).toBe('Català {{n}}');
+    expect(t('later', {})).toBe('Català {{n}}');
+    expect(t('nav.system')).toBe(ca.nav.system);
+    expect(t('snmp:title')).toBe(JSON.parse(readFileSync('plugins/snmp/locales/ca.json', 'utf8')).title);
   });
 });
 

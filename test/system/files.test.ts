@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigFiles, BACKUP_SUFFIX, managedHeader } from '../../src/system/files.js';
 import { RootPrefix } from '../../src/system/root.js';
@@ -17,6 +17,38 @@ describe('ConfigFiles', () => {
     files = new ConfigFiles(new RootPrefix(root.dir));
   });
   afterEach(() => root.cleanup());
+
+  describe('readParsed', () => {
+    const count = { calls: 0 };
+    const lines = (text: string | undefined) => { count.calls++; return { lines: text?.split('\n') ?? [] }; };
+
+    it('parses once while the file is unchanged, again after an atomic write or an edit in place', async () => {
+      const cached = new ConfigFiles(new RootPrefix(root.dir), { racyMs: 0 });
+      count.calls = 0;
+      expect(await cached.readParsed('/etc/app.conf', lines)).toEqual({ lines: [] });
+      await cached.writeAtomic('/etc/app.conf', 'a\nb');
+      const first = await cached.readParsed('/etc/app.conf', lines);
+      expect(first).toEqual({ lines: ['a', 'b'] });
+      expect(await cached.readParsed('/etc/app.conf', lines)).toBe(first);
+      expect(count.calls).toBe(2);
+      expect(Object.isFrozen(first.lines)).toBe(true);
+      // an admin's editor writing in place, same size
+      writeFileSync(root.p('/etc/app.conf'), 'c\nd');
+      utimesSync(root.p('/etc/app.conf'), 1_000_000, 1_000_000); // a distinct mtime (racyMs 0 skips the same-tick guard)
+      expect(await cached.readParsed('/etc/app.conf', lines)).toEqual({ lines: ['c', 'd'] });
+      rmSync(root.p('/etc/app.conf'));
+      expect(await cached.readParsed('/etc/app.conf', lines)).toEqual({ lines: [] });
+      expect(count.calls).toBe(4);
+    });
+
+    it('does not remember a file changed in the last moments (same-tick writes)', async () => {
+      count.calls = 0;
+      await files.writeAtomic('/etc/app.conf', 'x');
+      await files.readParsed('/etc/app.conf', lines);
+      await files.readParsed('/etc/app.conf', lines);
+      expect(count.calls).toBe(2);
+    });
+  });
 
   describe('writeAtomic', () => {
     it('creates missing parent folders and writes the content with the given mode', async () => {
